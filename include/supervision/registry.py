@@ -1,0 +1,136 @@
+"""The county registry: which counties submit, by when, how, and who to tell.
+
+One YAML file; adding a county is one entry. Loading validates every entry against the division
+reference (the code must be a county-level unit; a given name or city must match it), so a typo
+fails loudly at load time with the entry it came from, not at 3 a.m. in a task.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from supervision import divisions
+from supervision.settings import TIMEZONE, registry_path
+
+TRANSPORTS = ("file_drop", "http_api", "database")
+DEFAULT_DEADLINE = "06:00"  # next calendar day, Asia/Shanghai (domain: submission deadlines)
+DEFAULT_REJECT_THRESHOLD = 0.2  # a file whose rejected share exceeds this is rejected whole (issue 4)
+
+
+class RegistryError(ValueError):
+    """The registry file is wrong; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    channels: tuple[str, ...] = ()  # notification URLs (apprise style), used by alerting
+
+
+@dataclass(frozen=True)
+class County:
+    code: str
+    name: str
+    city_code: str
+    city_name: str
+    province_code: str
+    deadline: str = DEFAULT_DEADLINE
+    deadline_day_offset: int = 1
+    transport: str = "file_drop"
+    contact: Contact = field(default_factory=lambda: Contact(name=""))
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD
+    source: dict = field(default_factory=dict)
+
+    def deadline_at(self, business_date: date) -> datetime:
+        """The moment (Asia/Shanghai) by which this county's submission for business_date is due."""
+        hh, mm = (int(x) for x in self.deadline.split(":"))
+        day = business_date + timedelta(days=self.deadline_day_offset)
+        return datetime.combine(day, time(hh, mm), tzinfo=ZoneInfo(TIMEZONE))
+
+
+@dataclass(frozen=True)
+class Registry:
+    name: str
+    path: Path
+    counties: tuple[County, ...]
+
+    def county(self, code: str) -> County:
+        for c in self.counties:
+            if c.code == code:
+                return c
+        raise KeyError(f"county {code} is not in registry {self.path}")
+
+    @property
+    def codes(self) -> list[str]:
+        return [c.code for c in self.counties]
+
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def load_registry(path: str | Path | None = None) -> Registry:
+    path = Path(path) if path else registry_path()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RegistryError(f"registry file {path} does not exist (set SUPERVISION_REGISTRY or --registry)") from None
+    except yaml.YAMLError as e:
+        raise RegistryError(f"registry file {path} is not valid YAML: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("counties"), list):
+        raise RegistryError(f"registry file {path}: expected a mapping with a 'counties' list")
+    defaults = doc.get("defaults") or {}
+    errors: list[str] = []
+    counties: list[County] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(doc["counties"]):
+        where = f"{path}: counties[{i}]"
+        if not isinstance(entry, dict) or "code" not in entry:
+            errors.append(f"{where}: each entry needs at least a 'code'")
+            continue
+        merged = {**defaults, **entry}
+        code = str(merged["code"])
+        where = f"{where} (code {code})"
+        ref = divisions.division(code)
+        if ref is None or ref["level"] != "county":
+            errors.append(f"{where}: {code} is not a county-level division in {divisions.EDITION}")
+            continue
+        if code in seen:
+            errors.append(f"{where}: county {code} is listed twice")
+            continue
+        seen.add(code)
+        if merged.get("name") and merged["name"] != ref["name"]:
+            errors.append(f"{where}: name {merged['name']!r} does not match the division reference {ref['name']!r}")
+        city = divisions.division(ref["city_code"])
+        if merged.get("city") and str(merged["city"]) not in (ref["city_code"], city["name"]):
+            errors.append(f"{where}: city {merged['city']!r} is not the parent of {code} ({city['name']}, {city['code']})")
+        deadline = str(merged.get("deadline", DEFAULT_DEADLINE))
+        if not _TIME.match(deadline):
+            errors.append(f"{where}: deadline {deadline!r} is not HH:MM")
+        transport = merged.get("transport", "file_drop")
+        if transport not in TRANSPORTS:
+            errors.append(f"{where}: transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
+        threshold = float(merged.get("reject_threshold", DEFAULT_REJECT_THRESHOLD))
+        if not 0 <= threshold <= 1:
+            errors.append(f"{where}: reject_threshold {threshold} is not between 0 and 1")
+        c = merged.get("contact") or {}
+        if not c.get("name") or not (c.get("email") or c.get("channels")):
+            errors.append(f"{where}: contact needs a name and an email or notification channels")
+        counties.append(County(
+            code=code, name=ref["name"], city_code=ref["city_code"], city_name=city["name"],
+            province_code=ref["province_code"], deadline=deadline,
+            deadline_day_offset=int(merged.get("deadline_day_offset", 1)), transport=transport,
+            contact=Contact(name=c.get("name", ""), email=c.get("email"), phone=c.get("phone"),
+                            channels=tuple(c.get("channels") or ())),
+            reject_threshold=threshold, source=dict(merged.get("source") or {}),
+        ))
+    if errors:
+        raise RegistryError("invalid county registry:\n  " + "\n  ".join(errors))
+    return Registry(name=str(doc.get("name", path.stem)), path=path, counties=tuple(counties))
