@@ -1,0 +1,87 @@
+"""The nightly run's steps, as plain functions the DAG's tasks call (and tests call without Airflow).
+
+prepare_run → run_shard (mapped, one per shard of counties) → summarize (all_done): the summary reconciles
+the date and fails the run if any received row is unaccounted for.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from supervision import settings
+from supervision.pipeline import RunContext, process_county
+from supervision.registry import load_registry
+from supervision.warehouse.connection import connect
+from supervision.warehouse.migrate import prepare_warehouse
+
+log = logging.getLogger(__name__)
+DEFAULT_SHARD_SIZE = 1  # one county per mapped task; raise it for national registries (see docs/operations)
+
+
+def business_date_for(run_after: datetime | None, override: str | None = None) -> date:
+    """The business date a run covers: the given one, else the Asia/Shanghai day before the run."""
+    if override:
+        return date.fromisoformat(str(override))
+    local = (run_after or datetime.now(ZoneInfo(settings.TIMEZONE))).astimezone(ZoneInfo(settings.TIMEZONE))
+    return local.date() - timedelta(days=1)
+
+
+def prepare_run(business_date: date, registry: str | None = None, drop_root: str | None = None,
+                shard_size: int = DEFAULT_SHARD_SIZE, counties: list[str] | None = None) -> dict:
+    """Check the registry and drop folder, bring the warehouse schema up to date, and cut the shards."""
+    reg = load_registry(registry)
+    root = Path(drop_root or settings.drop_root()).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"drop folder {root} does not exist (set SUPERVISION_DROP_ROOT or the drop_root param)")
+    with connect() as conn:
+        applied = prepare_warehouse(conn)
+    codes = [c for c in reg.codes if not counties or c in counties]
+    size = max(1, int(shard_size))
+    shards = [codes[i:i + size] for i in range(0, len(codes), size)]
+    log.info("business date %s: %d counties from %s in %d shard(s); migrations applied: %s",
+             business_date, len(codes), reg.path, len(shards), applied or "none")
+    return {"business_date": business_date.isoformat(), "registry": str(reg.path), "drop_root": str(root),
+            "counties": codes, "shards": shards}
+
+
+def run_shard(run: dict, shard: list[str], run_id: str | None = None) -> list[dict]:
+    """Process every county of the shard; a county that crashes does not stop the others.
+
+    Raises at the end if any file ended 'failed' (a pipeline fault, not a county fault), so Airflow
+    retries the shard (idempotently) and the engineers see a red task.
+    """
+    reg = load_registry(run["registry"])
+    ctx = RunContext.default(date.fromisoformat(run["business_date"]), Path(run["drop_root"]), run_id=run_id)
+    outcomes: list[dict] = []
+    for code in shard:
+        county = reg.county(code)
+        try:
+            results = process_county(county, ctx)
+        except Exception as e:  # e.g. the warehouse is down: record nothing, keep going, fail at the end
+            log.exception("county %s failed", code)
+            outcomes.append({"county_code": code, "record_type": "*", "status": "failed", "reason": str(e)})
+            continue
+        for o in results:
+            outcomes.append(o.to_dict())
+        log.info("%s %s: %s", code, county.name,
+                 ", ".join(f"{o.record_type}={o.status}({o.rows_loaded}/{o.rows_quarantined})" for o in results))
+    failed = [o for o in outcomes if o["status"] == "failed"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} file(s) failed in the pipeline itself: "
+                           + "; ".join(f"{o['county_code']} {o['record_type']}: {o['reason']}" for o in failed))
+    return outcomes
+
+
+def summarize(run: dict) -> dict:
+    """Per-county table and reconciliation of the date; raises if anything is unaccounted for."""
+    from supervision.reconcile import reconcile, render_report
+
+    report = reconcile(date.fromisoformat(run["business_date"]), run["counties"])
+    print(render_report(report))
+    if not report.ok:
+        raise RuntimeError(f"reconciliation failed for {run['business_date']}: {len(report.problems)} problem(s); "
+                           "see the table above and `supervision reconcile --date` for details")
+    return report.totals

@@ -1,0 +1,147 @@
+"""Reconciliation of a business date: every received row is loaded or quarantined, per county, type and file.
+
+Three independent checks, each from a different source of truth:
+1. the ledger: every registry county has an entry for every record type; received = loaded + quarantined;
+2. the quarantine: its rows per submission equal the ledger's quarantined count (a file rejected as
+   unreadable has exactly one whole-file entry);
+3. the warehouse: every landed row (re-read from the immutable Parquet) that is not in quarantine exists in
+   core history under the same (county_code, record_id, updated_at).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+from psycopg import sql
+
+from supervision import divisions
+from supervision.contract import RECORD_TYPES
+from supervision.landing import read_landed
+from supervision.warehouse.connection import connect
+
+STATUS_LABELS = {"loaded": "ok", "loaded_with_quarantine": "ok+q", "rejected": "REJECTED", "missing": "missing",
+                 "late": "late", "failed": "FAILED", None: "-"}
+
+
+@dataclass
+class Report:
+    business_date: date
+    ledger: pd.DataFrame
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def totals(self) -> dict:
+        lg = self.ledger
+        count = lambda s: int((lg.status == s).sum()) if len(lg) else 0  # noqa: E731
+        return {"business_date": self.business_date.isoformat(), "counties": int(lg.county_code.nunique()) if len(lg) else 0,
+                "files": len(lg), "rows_received": int(lg.rows_received.sum()) if len(lg) else 0,
+                "rows_loaded": int(lg.rows_loaded.sum()) if len(lg) else 0,
+                "rows_quarantined": int(lg.rows_quarantined.sum()) if len(lg) else 0,
+                "loaded": count("loaded") + count("loaded_with_quarantine"), "late": count("late"),
+                "missing": count("missing"), "rejected": count("rejected"), "failed": count("failed"),
+                "reconciled": self.ok, "problems": len(self.problems)}
+
+
+def reconcile(business_date: date, counties: list[str] | None = None, url: str | None = None) -> Report:
+    with connect(url) as conn:
+        ledger = pd.DataFrame(conn.execute(
+            "SELECT submission_id, county_code, record_type, status, rows_received, rows_loaded, rows_quarantined,"
+            " source_file, lake_path, reason FROM ops.submission_current WHERE business_date = %s"
+            " AND (%s::text[] IS NULL OR county_code = ANY(%s::text[])) ORDER BY county_code, record_type",
+            (business_date, counties, counties)).fetchall(),
+            columns=["submission_id", "county_code", "record_type", "status", "rows_received", "rows_loaded",
+                     "rows_quarantined", "source_file", "lake_path", "reason"])
+        report = Report(business_date, ledger)
+        have = set(zip(ledger.county_code, ledger.record_type, strict=True))
+        for code in counties or sorted(ledger.county_code.unique()):
+            for rt in RECORD_TYPES:
+                if (code, rt) not in have:
+                    report.problems.append(f"{code} {rt}: no ledger entry for {business_date} (never processed)")
+        if ledger.empty:
+            return report
+        bad = ledger[ledger.rows_received != ledger.rows_loaded + ledger.rows_quarantined]
+        for r in bad.itertuples():
+            report.problems.append(f"{r.county_code} {r.record_type} {r.source_file}: received {r.rows_received} "
+                                   f"!= loaded {r.rows_loaded} + quarantined {r.rows_quarantined}")
+        q = dict(conn.execute("SELECT submission_id, count(*) FROM ops.quarantine WHERE submission_id = ANY(%s)"
+                              " GROUP BY submission_id", (ledger.submission_id.tolist(),)).fetchall())
+        for r in ledger.itertuples():
+            expected = 1 if (r.status == "rejected" and r.rows_received == 0 and r.source_file) else r.rows_quarantined
+            if q.get(r.submission_id, 0) != expected:
+                report.problems.append(f"{r.county_code} {r.record_type} {r.source_file}: {q.get(r.submission_id, 0)} "
+                                       f"quarantine rows, the ledger expects {expected}")
+        _check_loaded_rows(conn, ledger, report)
+    return report
+
+
+def _check_loaded_rows(conn, ledger: pd.DataFrame, report: Report) -> None:
+    loaded = ledger[(ledger.rows_loaded > 0) & ledger.lake_path.notna()]
+    for rt_name, group in loaded.groupby("record_type"):
+        rt = RECORD_TYPES[rt_name]
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS reconcile_rows (submission_id bigint, county_code text,"
+                     " record_id text, updated_at timestamptz) ON COMMIT DELETE ROWS")
+        quarantined: dict[int, set[int]] = {}
+        for sid, n in conn.execute("SELECT submission_id, row_number FROM ops.quarantine WHERE submission_id = ANY(%s)"
+                                   " AND row_number IS NOT NULL", (group.submission_id.tolist(),)).fetchall():
+            quarantined.setdefault(sid, set()).add(n)
+        with conn.transaction():
+            with conn.cursor().copy("COPY reconcile_rows FROM STDIN") as copy:
+                for r in group.itertuples():
+                    landed = read_landed(r.lake_path, ["_row_number", "record_id", "updated_at"]).to_pandas()
+                    landed = landed[~landed._row_number.isin(quarantined.get(r.submission_id, set()))]
+                    stamps = pd.to_datetime(landed.updated_at, utc=True, format="ISO8601")
+                    for rid, ts in zip(landed.record_id, stamps, strict=True):
+                        copy.write_row((r.submission_id, r.county_code, rid, ts))
+            found = dict(conn.execute(sql.SQL(
+                "SELECT t.submission_id, count(h.record_id) FROM reconcile_rows t LEFT JOIN {} h"
+                " ON h.county_code = t.county_code AND h.record_id = t.record_id AND h.updated_at = t.updated_at"
+                " GROUP BY t.submission_id").format(sql.Identifier("core", f"{rt.table}_history"))).fetchall())
+        for r in group.itertuples():
+            if found.get(r.submission_id, 0) != r.rows_loaded:
+                report.problems.append(f"{r.county_code} {r.record_type} {r.source_file}: {found.get(r.submission_id, 0)}"
+                                       f" of {r.rows_loaded} loaded rows found in core.{rt.table}_history")
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _pad(s: str, w: int, right: bool = False) -> str:
+    fill = " " * max(0, w - _width(s))
+    return fill + s if right else s + fill
+
+
+def render_report(report: Report) -> str:
+    lg = report.ledger
+    types = list(RECORD_TYPES)
+    short = {"enforcement_cases": "enforce", "reconsideration_cases": "reconsid", "litigation_cases": "litig",
+             "complaints": "complaint"}
+    head = ["county", "name", "city"] + [short[t] for t in types] + ["received", "loaded", "quarant."]
+    widths = [6, 14, 10, 9, 9, 9, 9, 9, 9, 9]
+    lines = [f"Business date {report.business_date}: per-county results", "  ".join(
+        _pad(h, w, i >= 7) for i, (h, w) in enumerate(zip(head, widths, strict=True)))]
+    for code, g in lg.groupby("county_code", sort=True):
+        d = divisions.division(code) or {"name": "?", "city_code": None}
+        city = (divisions.division(d["city_code"]) or {"name": "-"})["name"] if d.get("city_code") else "-"
+        status = dict(zip(g.record_type, g.status, strict=True))
+        cells = [code, d["name"], city] + [STATUS_LABELS.get(status.get(t), status.get(t)) for t in types] + [
+            str(int(g.rows_received.sum())), str(int(g.rows_loaded.sum())), str(int(g.rows_quarantined.sum()))]
+        lines.append("  ".join(_pad(c, w, i >= 7) for i, (c, w) in enumerate(zip(cells, widths, strict=True))))
+    t = report.totals
+    lines.append(f"Total: {t['counties']} counties, {t['files']} files; rows received {t['rows_received']}, loaded "
+                 f"{t['rows_loaded']}, quarantined {t['rows_quarantined']}; files late {t['late']}, missing "
+                 f"{t['missing']}, rejected {t['rejected']}, failed {t['failed']}")
+    notes = lg[lg.status.isin(["rejected", "missing", "late", "failed"]) | lg.reason.notna()]
+    if len(notes):
+        lines.append("Findings:")
+        lines += [f"  - {r.reason}" for r in notes.itertuples() if r.reason]
+    lines.append("Reconciliation: " + ("OK, every received row is loaded or quarantined" if report.ok else
+                                       "FAILED\n  " + "\n  ".join(report.problems)))
+    return "\n".join(lines)

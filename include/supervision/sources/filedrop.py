@@ -1,0 +1,271 @@
+"""File-drop source (contract v1): <drop_root>/<county_code>/<business_date>/{manifest.json, <record_type>.<ext>}.
+
+Reads every format into one shape: a frame of strings (NA for empty cells) with the file's own column
+names plus ``_row_number`` (1-based data row, header excluded; the same for CSV, XLSX and JSON), so that
+validation and quarantine speak of rows the way the county sees them.
+
+File names come from counties: nothing here opens a path that resolves outside the drop folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from supervision.contract import RECORD_TYPES
+from supervision.settings import TIMEZONE
+
+FORMATS = ("csv", "json", "xlsx", "parquet")
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
+             "gb18030": "gb18030"}
+_COUNTY = re.compile(r"^\d{6}$")
+
+
+class UnsafePath(ValueError):
+    """A county-supplied name would leave the drop folder."""
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be parsed at all; the whole file is rejected."""
+
+
+@dataclass
+class ManifestEntry:
+    rows: int | None
+    sha256: str | None
+
+
+@dataclass
+class DayDrop:
+    county_code: str
+    business_date: date
+    folder: Path
+    manifest: dict[str, ManifestEntry] | None  # None: no manifest (still read, flagged)
+    manifest_error: str | None = None
+    encoding: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # record_type -> file
+    problems: dict[str, str] = field(default_factory=dict)  # record_type -> why it cannot be used
+    ignored: list[str] = field(default_factory=list)  # names in the folder that are no contract file
+
+    @property
+    def exists(self) -> bool:
+        return self.folder.is_dir()
+
+
+@dataclass
+class RawFile:
+    path: Path
+    format: str
+    encoding: str | None
+    sha256: str
+    received_at: datetime
+    frame: pd.DataFrame  # strings + _row_number
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+def _inside(root: Path, candidate: Path) -> Path:
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise UnsafePath(f"{candidate} resolves to {resolved}, outside the drop folder {root}")
+    return resolved
+
+
+def day_folder(drop_root: Path, county_code: str, business_date: date) -> Path:
+    if not _COUNTY.match(county_code):
+        raise UnsafePath(f"county code {county_code!r} is not six digits")
+    return _inside(drop_root, drop_root / county_code / business_date.isoformat())
+
+
+def discover(drop_root: Path, county_code: str, business_date: date) -> DayDrop:
+    """What the county dropped for the day: manifest, one file per record type, and what is wrong with them."""
+    folder = day_folder(drop_root, county_code, business_date)
+    day = DayDrop(county_code, business_date, folder, manifest=None)
+    if not folder.is_dir():
+        return day
+    by_type: dict[str, list[Path]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name == "manifest.json":
+            continue
+        stem, _, ext = entry.name.partition(".")
+        if stem in RECORD_TYPES and ext.lower() in FORMATS:
+            by_type.setdefault(stem, []).append(entry)
+        else:
+            day.ignored.append(entry.name)
+    for rt, paths in by_type.items():
+        if len(paths) > 1:
+            day.problems[rt] = f"ambiguous: {', '.join(p.name for p in paths)} (send exactly one file per type)"
+            continue
+        try:
+            path = _inside(folder, paths[0])
+        except UnsafePath as e:
+            day.problems[rt] = str(e)
+            continue
+        if not path.is_file():
+            day.problems[rt] = f"{paths[0].name} is not a regular file"
+            continue
+        day.files[rt] = path
+    manifest = folder / "manifest.json"
+    if manifest.exists():
+        _read_manifest(day, manifest)
+    return day
+
+
+def _read_manifest(day: DayDrop, path: Path) -> None:
+    try:
+        doc = json.loads(_inside(day.folder, path).read_bytes().decode("utf-8-sig"))
+        if not isinstance(doc, dict) or not isinstance(doc.get("files", {}), dict):
+            raise ValueError("expected an object with a 'files' object")
+        if str(doc.get("county_code", day.county_code)) != day.county_code:
+            raise ValueError(f"manifest county_code {doc.get('county_code')} is not the folder's {day.county_code}")
+        if str(doc.get("business_date", day.business_date.isoformat())) != day.business_date.isoformat():
+            raise ValueError(f"manifest business_date {doc.get('business_date')} is not the folder's date")
+        day.manifest = {
+            rt: ManifestEntry(rows=int(v["rows"]) if v.get("rows") is not None else None,
+                              sha256=str(v["sha256"]).lower() if v.get("sha256") else None)
+            for rt, v in doc.get("files", {}).items()
+        }
+        day.encoding = doc.get("encoding")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        day.manifest = None
+        day.manifest_error = f"manifest.json unreadable: {e}"
+
+
+def read_file(path: Path, encoding_hint: str | None = None) -> RawFile:
+    """Parse one county file into strings. Raises UnreadableFile with the parser's reason."""
+    data = path.read_bytes()
+    fmt = path.name.partition(".")[2].lower()
+    received_at = datetime.fromtimestamp(path.stat().st_mtime, tz=ZoneInfo(TIMEZONE))
+    encoding = None
+    try:
+        if fmt == "csv":
+            frame, encoding = _read_csv(data, encoding_hint)
+        elif fmt == "json":
+            frame = _read_json(data)
+        elif fmt == "xlsx":
+            frame = _read_xlsx(data)
+        elif fmt == "parquet":
+            frame = _strings(pq.read_table(io.BytesIO(data)).to_pandas())
+        else:
+            raise UnreadableFile(f"unsupported format {fmt!r}")
+    except UnreadableFile:
+        raise
+    except Exception as e:  # every parser has its own exception types; all mean the same here
+        raise UnreadableFile(f"{type(e).__name__}: {e}".strip()[:500]) from e
+    frame.insert(0, "_row_number", pd.RangeIndex(1, len(frame) + 1))
+    return RawFile(path, fmt, encoding, hashlib.sha256(data).hexdigest(), received_at, frame)
+
+
+def detect_encoding(data: bytes, hint: str | None) -> str:
+    if hint:
+        enc = ENCODINGS.get(hint.lower())
+        if enc is None:
+            raise UnreadableFile(f"manifest encoding {hint!r} is not one of utf-8, utf-8-sig, gbk, gb18030")
+        return "utf-8-sig" if enc == "utf-8" and data.startswith(b"\xef\xbb\xbf") else enc
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"  # superset of GBK / GB2312
+
+
+def _read_csv(data: bytes, hint: str | None) -> tuple[pd.DataFrame, str]:
+    encoding = detect_encoding(data, hint)
+    if encoding == "gb18030":
+        try:
+            data = data.decode(encoding).encode("utf-8")  # pyarrow parses UTF-8 only
+        except UnicodeDecodeError as e:
+            raise UnreadableFile(f"not valid GBK/GB18030 at byte {e.start}: check the manifest encoding") from e
+    elif data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
+    if not first_line:
+        raise UnreadableFile("empty file: no header line")
+    columns = [c.strip() for c in next(csv.reader([first_line]))]
+    if len(set(columns)) != len(columns):
+        raise UnreadableFile(f"duplicate column names in header: {columns}")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                                 strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as e:
+        if "UTF8" in str(e) or "utf8" in str(e).lower():
+            raise UnreadableFile(f"not valid UTF-8 ({e}); declare \"encoding\": \"gbk\" in the manifest if it is GBK") from e
+        raise
+    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None)
+    return _strings(frame), ("gbk" if encoding == "gb18030" else encoding)
+
+
+def _read_json(data: bytes) -> pd.DataFrame:
+    doc = json.loads(data.decode("utf-8-sig"))
+    if isinstance(doc, dict) and isinstance(doc.get("records"), list):
+        doc = doc["records"]
+    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+        raise UnreadableFile("JSON must be an array of objects (or {\"records\": [...]})")
+    frame = pd.DataFrame.from_records(doc)
+    for col in frame.columns:
+        frame[col] = frame[col].map(_json_text, na_action="ignore")
+    return _strings(frame)
+
+
+def _json_text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _read_xlsx(data: bytes) -> pd.DataFrame:
+    import openpyxl  # only XLSX counties pay its import
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    rows = wb.worksheets[0].iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise UnreadableFile("empty workbook: no header row")
+    columns = [str(h).strip() if h is not None else "" for h in header]
+    records = [[_cell_text(v) for v in r] for r in rows if any(v is not None and v != "" for v in r)]
+    return _strings(pd.DataFrame(records, columns=columns))
+
+
+def _cell_text(v):
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == datetime.min.time() and v.tzinfo is None else v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """All columns as pandas string dtype, values stripped, empty cells as NA."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col].astype("string").str.strip()
+        out[str(col)] = s.mask(s == "")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
