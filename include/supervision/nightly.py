@@ -30,8 +30,11 @@ def business_date_for(run_after: datetime | None, override: str | None = None) -
 
 
 def prepare_run(business_date: date, registry: str | None = None, drop_root: str | None = None,
-                shard_size: int = DEFAULT_SHARD_SIZE, counties: list[str] | None = None) -> dict:
-    """Check the registry and drop folder, bring the warehouse schema up to date, and cut the shards."""
+                shard_size: int = DEFAULT_SHARD_SIZE, counties: list[str] | None = None) -> list[dict]:
+    """Check the registry and drop folder, bring the warehouse schema up to date, and cut the shards.
+
+    Each shard carries the run's settings, so the mapped task needs nothing else.
+    """
     reg = load_registry(registry)
     root = Path(drop_root or settings.drop_root()).resolve()
     if not root.is_dir():
@@ -43,11 +46,11 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
     shards = [codes[i:i + size] for i in range(0, len(codes), size)]
     log.info("business date %s: %d counties from %s in %d shard(s); migrations applied: %s",
              business_date, len(codes), reg.path, len(shards), applied or "none")
-    return {"business_date": business_date.isoformat(), "registry": str(reg.path), "drop_root": str(root),
-            "counties": codes, "shards": shards}
+    base = {"business_date": business_date.isoformat(), "registry": str(reg.path), "drop_root": str(root)}
+    return [{**base, "counties": shard} for shard in shards]
 
 
-def run_shard(run: dict, shard: list[str], run_id: str | None = None) -> list[dict]:
+def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
     """Process every county of the shard; a county that crashes does not stop the others.
 
     Raises at the end if any file ended 'failed' (a pipeline fault, not a county fault), so Airflow
@@ -56,7 +59,7 @@ def run_shard(run: dict, shard: list[str], run_id: str | None = None) -> list[di
     reg = load_registry(run["registry"])
     ctx = RunContext.default(date.fromisoformat(run["business_date"]), Path(run["drop_root"]), run_id=run_id)
     outcomes: list[dict] = []
-    for code in shard:
+    for code in run["counties"]:
         county = reg.county(code)
         try:
             results = process_county(county, ctx)
@@ -75,13 +78,17 @@ def run_shard(run: dict, shard: list[str], run_id: str | None = None) -> list[di
     return outcomes
 
 
-def summarize(run: dict) -> dict:
+def summarize(shards: list[dict]) -> dict:
     """Per-county table and reconciliation of the date; raises if anything is unaccounted for."""
     from supervision.reconcile import reconcile, render_report
 
-    report = reconcile(date.fromisoformat(run["business_date"]), run["counties"])
+    if not shards:
+        log.warning("no counties to summarize")
+        return {}
+    day = shards[0]["business_date"]
+    report = reconcile(date.fromisoformat(day), [c for s in shards for c in s["counties"]])
     print(render_report(report))
     if not report.ok:
-        raise RuntimeError(f"reconciliation failed for {run['business_date']}: {len(report.problems)} problem(s); "
+        raise RuntimeError(f"reconciliation failed for {day}: {len(report.problems)} problem(s); "
                            "see the table above and `supervision reconcile --date` for details")
     return report.totals

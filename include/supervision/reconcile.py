@@ -141,7 +141,7 @@ def render_report(report: Report) -> str:
     notes = lg[lg.status.isin(["rejected", "missing", "late", "failed"]) | lg.reason.notna()]
     if len(notes):
         lines.append("Findings:")
-        lines += [f"  - {r.reason}" for r in notes.itertuples() if r.reason]
+        lines += [f"  - {reason}" for reason in dict.fromkeys(r.reason for r in notes.itertuples() if r.reason)]
     lines.append("Reconciliation: " + ("OK, every received row is loaded or quarantined" if report.ok else
                                        "FAILED\n  " + "\n  ".join(report.problems)))
     return "\n".join(lines)

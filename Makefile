@@ -1,0 +1,42 @@
+# Two commands on a fresh machine (Python 3.11, pip, make): `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.8
+
+.PHONY: install demo test test-unit test-integration lint ui lock clean
+
+install: $(VENV)/.installed
+
+# uv installs exactly the pinned set in requirements.lock (the lock file); re-done when either file changes.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -n "$(PYTHON)" || (echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1)
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+demo: install
+	$(BIN)/supervision demo
+
+test: install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit tests/dags
+
+lint: install
+	$(BIN)/ruff check .
+
+ui: install
+	$(BIN)/supervision ui
+
+# Re-resolve the pins after editing pyproject.toml dependencies.
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	-$(BIN)/supervision db stop
+	rm -rf data .pytest_cache

@@ -1,0 +1,71 @@
+"""
+### supervision_nightly: county submissions → validated → PostgreSQL warehouse
+
+Runs every day at 06:30 Asia/Shanghai (after the default 06:00 county deadline) for the business date
+before. For each county of the registry (mapped task `load_shard`; one county per shard by default, more
+with the `shard_size` param for national registries): read the county's drop folder, land each file as
+raw Parquet, validate it with Great Expectations, quarantine bad rows with every rule they broke, load
+the rest with COPY + upsert, and record the submission in `ops.submission`. `summarize` prints the
+per-county table and fails the run if any received row is neither loaded nor quarantined.
+
+Trigger with params to re-run a day: `{"business_date": "2026-11-22"}` (idempotent), or with
+`registry` / `drop_root` to run another registry or folder. Operators: see README (`supervision run`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+TZ = "Asia/Shanghai"
+
+
+@dag(
+    dag_id="supervision_nightly",
+    schedule=CronTriggerTimetable("30 6 * * *", timezone=TZ),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["supervision", "nightly"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0},
+    params={
+        "business_date": Param(None, type=["null", "string"], format="date",
+                               description="YYYY-MM-DD; default: the Asia/Shanghai day before the run"),
+        "registry": Param(None, type=["null", "string"], description="county registry YAML; default $SUPERVISION_REGISTRY"),
+        "drop_root": Param(None, type=["null", "string"], description="drop folder; default $SUPERVISION_DROP_ROOT"),
+        "shard_size": Param(1, type="integer", minimum=1, description="counties per mapped task"),
+        "counties": Param(None, type=["null", "array"], description="only these county codes (re-run a few)"),
+    },
+)
+def supervision_nightly():
+    @task
+    def prepare() -> list[dict]:
+        from supervision.nightly import business_date_for, prepare_run
+
+        ctx = get_current_context()
+        p = ctx["params"]
+        day = business_date_for(ctx["dag_run"].run_after, p.get("business_date"))
+        return prepare_run(day, p.get("registry"), p.get("drop_root"), p.get("shard_size") or 1, p.get("counties"))
+
+    @task(map_index_template="{{ shard_label }}", max_active_tis_per_dag=2)
+    def load_shard(shard: dict) -> list[dict]:
+        from supervision.nightly import run_shard
+
+        ctx = get_current_context()
+        ctx["shard_label"] = ",".join(shard["counties"])  # shown as the map index in the UI
+        return run_shard(shard, run_id=ctx["run_id"])
+
+    @task(trigger_rule="all_done")
+    def summarize(shards: list[dict]) -> dict:
+        from supervision.nightly import summarize as summarize_run
+
+        return summarize_run(shards)
+
+    shards = prepare()
+    load_shard.expand(shard=shards) >> summarize(shards)
+
+
+supervision_nightly()

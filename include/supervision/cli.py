@@ -1,0 +1,254 @@
+"""`supervision`: the operators' command line.
+
+  supervision demo                      simulate a night (Xuchang + 20 Henan counties, with faults) and run it
+  supervision simulate --date D         write a simulated night into the drop folder
+  supervision run --date D              run the nightly DAG for a business date through Airflow
+  supervision reconcile --date D        exit non-zero unless every received row is loaded or quarantined
+  supervision report --date D           the per-county table of a date
+  supervision db url|migrate|stop       the warehouse connection URL (psql "$(supervision db url)"), schema, stop
+  supervision ui                        the Airflow UI (airflow standalone) on the same set-up
+
+Registry and drop folder: --registry / --drop-root, or SUPERVISION_REGISTRY / SUPERVISION_DROP_ROOT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from supervision import settings
+
+XUCHANG = "4110"
+
+
+def _date(s: str) -> date:
+    return date.fromisoformat(s)
+
+
+def _yesterday() -> date:
+    return datetime.now(ZoneInfo(settings.TIMEZONE)).date() - timedelta(days=1)
+
+
+def _common(p: argparse.ArgumentParser, with_date: bool = True) -> None:
+    if with_date:
+        p.add_argument("--date", type=_date, default=None, help="business date YYYY-MM-DD (default: yesterday, Asia/Shanghai)")
+    p.add_argument("--registry", default=None, help="county registry YAML (default $SUPERVISION_REGISTRY or Henan)")
+    p.add_argument("--drop-root", default=None, help="drop folder (default $SUPERVISION_DROP_ROOT or data/drop)")
+
+
+def _apply_locations(args) -> None:
+    """CLI options win over env vars, and are passed on to Airflow's task processes through the env."""
+    if getattr(args, "registry", None):
+        os.environ["SUPERVISION_REGISTRY"] = str(Path(args.registry).resolve())
+    if getattr(args, "drop_root", None):
+        os.environ["SUPERVISION_DROP_ROOT"] = str(Path(args.drop_root).resolve())
+
+
+def cmd_db(args) -> int:
+    from supervision.warehouse import connection
+    from supervision.warehouse.migrate import prepare_warehouse
+
+    if args.action == "url":
+        if not os.environ.get("SUPERVISION_WAREHOUSE_URL"):
+            connection.start_embedded(keep_running=True)
+        print(connection.warehouse_url())
+    elif args.action == "migrate":
+        with connection.connect() as conn:
+            applied = prepare_warehouse(conn)
+        print("applied: " + (", ".join(applied) if applied else "nothing (schema up to date)"))
+    elif args.action == "stop":
+        connection.stop_embedded()
+        print("embedded PostgreSQL stopped")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from supervision.registry import load_registry
+    from supervision.simulator import FaultProfile, simulate_night
+
+    reg = load_registry(args.registry)
+    day = args.date or _yesterday()
+    drop = Path(args.drop_root or settings.drop_root())
+    counties = args.counties.split(",") if args.counties else None
+    codes = counties or reg.codes
+    faults = FaultProfile.default(codes, args.seed) if args.faults == "default" else FaultProfile.none()
+    t = time.perf_counter()
+    report = simulate_night(reg, day, drop, seed=args.seed, faults=faults, counties=counties, scale=args.scale)
+    print(f"simulated {day} for {len(codes)} counties into {drop} in {time.perf_counter() - t:.1f}s"
+          f" ({_sim_summary(report)})")
+    return 0
+
+
+def _sim_summary(report) -> str:
+    try:
+        doc = json.loads(report.to_json())
+        rows = sum(f.get("rows", 0) or 0 for c in doc["counties"].values() for f in c.get("files", {}).values())
+        faults = {c: v["fault"] for c, v in doc["counties"].items() if v.get("fault")}
+        return f"{rows} rows; faults: " + (", ".join(f"{c}={f}" for c, f in sorted(faults.items())) or "none")
+    except Exception:  # the summary is a courtesy; never fail the simulation over it
+        return "see _simulation/ for details"
+
+
+def run_through_airflow(day: date, registry: str | None, drop_root: str | None, shard_size: int = 1,
+                        counties: list[str] | None = None, quiet: bool = False) -> int:
+    """Run the nightly DAG for one business date with `airflow dags test` (in-process, SQLite metadata)."""
+    from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
+
+    env = airflow_env()
+    ensure_metadata_db(env)
+    conf = {"business_date": day.isoformat(), "registry": str(Path(registry or settings.registry_path()).resolve()),
+            "drop_root": str(Path(drop_root or settings.drop_root()).resolve()), "shard_size": shard_size,
+            "counties": counties}
+    # A distinct logical date per invocation: re-running a business date is a new Airflow run of the same work.
+    logical = datetime.now(ZoneInfo("UTC")).replace(microsecond=0).isoformat()
+    cmd = [airflow_bin(), "dags", "test", "supervision_nightly", logical, "--conf", json.dumps(conf)]
+    out = subprocess.DEVNULL if quiet else None
+    return subprocess.run(cmd, env=env, stdout=out).returncode
+
+
+def cmd_run(args) -> int:
+    day = args.date or _yesterday()
+    counties = args.counties.split(",") if args.counties else None
+    t = time.perf_counter()
+    rc = run_through_airflow(day, args.registry, args.drop_root, args.shard_size, counties)
+    print(f"airflow run of supervision_nightly for {day} finished in {time.perf_counter() - t:.1f}s (exit {rc})")
+    return rc
+
+
+def cmd_reconcile(args) -> int:
+    from supervision.reconcile import reconcile, render_report
+    from supervision.registry import load_registry
+
+    day = args.date or _yesterday()
+    reg = load_registry(args.registry)
+    report = reconcile(day, reg.codes if not args.counties else args.counties.split(","))
+    print(render_report(report) if args.table else json.dumps(report.totals, ensure_ascii=False))
+    if not report.ok:
+        print("\n".join(report.problems), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_report(args) -> int:
+    from supervision.reconcile import reconcile, render_report
+
+    report = reconcile(args.date or _yesterday(), args.counties.split(",") if args.counties else None)
+    print(render_report(report))
+    return 0
+
+
+def cmd_ui(args) -> int:
+    from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
+
+    env = airflow_env({"AIRFLOW__API__PORT": str(args.port)})
+    ensure_metadata_db(env)
+    print(f"Airflow UI on http://localhost:{args.port} (user admin; the password is printed by Airflow and kept in "
+          f"{env['AIRFLOW_HOME']}/simple_auth_manager_passwords.json.generated). Ctrl-C stops it.")
+    return subprocess.run([airflow_bin(), "standalone"], env=env).returncode
+
+
+def demo_counties(registry, extra: int = 20) -> list[str]:
+    """Xuchang city's counties plus `extra` other Henan counties spread over the other cities."""
+    xuchang = [c.code for c in registry.counties if c.city_code == XUCHANG]
+    others = [c.code for c in registry.counties if c.city_code != XUCHANG]
+    step = max(1, len(others) // extra)
+    return xuchang + others[::step][:extra]
+
+
+def cmd_demo(args) -> int:
+    from supervision.reconcile import reconcile, render_report
+    from supervision.registry import load_registry
+    from supervision.simulator import FaultProfile, simulate_night
+    from supervision.warehouse import connection
+
+    started = time.perf_counter()
+    reg = load_registry(args.registry)
+    day = args.date or date(2026, 11, 22)
+    drop = Path(args.drop_root or settings.drop_root())
+    codes = demo_counties(reg)
+    print(f"[1/4] simulating {day} for {len(codes)} counties (Xuchang's 7 + {len(codes) - 7} more) into {drop}")
+    simulate_night(reg, day, drop, seed=args.seed, faults=FaultProfile.default(codes, args.seed), counties=codes)
+    print("[2/4] starting the warehouse: " + connection.redacted(connection.start_embedded(keep_running=True)
+                                                                 if not os.environ.get("SUPERVISION_WAREHOUSE_URL")
+                                                                 else connection.warehouse_url()))
+    print("[3/4] running the nightly DAG through Airflow (airflow dags test supervision_nightly) ...")
+    rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
+    report = reconcile(day, codes)
+    print("[4/4] results\n" + render_report(report))
+    print(f"\nDemo finished in {time.perf_counter() - started:.0f}s (Airflow run exit code {rc}).")
+    print("Where to look next:\n"
+          "  psql \"$(.venv/bin/supervision db url)\"   then e.g.\n"
+          "    SELECT county_code, record_type, status, rows_received, rows_loaded, rows_quarantined, reason\n"
+          f"      FROM ops.submission_current WHERE business_date = '{day}' ORDER BY 1, 2;\n"
+          f"    SELECT county_code, source_file, row_number, failed_rules, messages[1] FROM ops.quarantine\n"
+          f"      WHERE business_date = '{day}' ORDER BY 1, 2, 3;\n"
+          f"  validation results: {settings.data_dir() / 'validation' / day.isoformat()}\n"
+          f"  raw landed Parquet: {settings.lake_root() / 'raw'}\n"
+          "  Airflow UI: make ui   (then open supervision_nightly)")
+    return 0 if (rc == 0 and report.ok) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="supervision", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("db", help="warehouse: url | migrate | stop")
+    p.add_argument("action", choices=["url", "migrate", "stop"])
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("simulate", help="write a simulated night of county submissions")
+    _common(p)
+    p.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
+    p.add_argument("--faults", choices=["default", "none"], default="default")
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--scale", type=float, default=1.0, help="volume multiplier")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="run the nightly DAG for a business date through Airflow")
+    _common(p)
+    p.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
+    p.add_argument("--shard-size", type=int, default=1, help="counties per mapped task")
+    p.set_defaults(func=cmd_run)
+
+    for name, func, text in (("reconcile", cmd_reconcile, "check that every received row is loaded or quarantined"),
+                             ("report", cmd_report, "per-county table of a business date")):
+        p = sub.add_parser(name, help=text)
+        _common(p)
+        p.add_argument("--counties", help="comma-separated county codes")
+        if name == "reconcile":
+            p.add_argument("--table", action="store_true", help="print the per-county table, not just totals")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("ui", help="start the Airflow UI (airflow standalone) with the project's DAGs")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("demo", help="simulate one night with faults and run it end to end")
+    _common(p)
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--verbose", action="store_true", help="show Airflow's own output")
+    p.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    _apply_locations(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # operators get one clear line and a hint, not a traceback
+        if os.environ.get("SUPERVISION_DEBUG"):
+            raise
+        print(f"supervision {args.command}: {type(e).__name__}: {e}\n(set SUPERVISION_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
