@@ -1,0 +1,131 @@
+"""The submission ledger (``ops.submission``) and the quarantine (``ops.quarantine``).
+
+An attempt is one received file (keyed by its sha256) or ``'none'`` when nothing arrived. Recording the
+same attempt again updates it in place (re-runs are idempotent); a new attempt supersedes every earlier one
+for the same county, record type and business day, so ``ops.submission_current`` shows one row each.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+LEDGER_FIELDS = ("county_code", "record_type", "business_date", "source_kind", "source_file", "file_sha256",
+                 "file_format", "encoding", "received_at", "manifest_rows", "manifest_status", "rows_received",
+                 "rows_loaded", "rows_quarantined", "status", "reason", "lake_path", "validation_ref", "run_id")
+# Identity of an attempt: never updated; everything else reflects the latest processing.
+_KEY = ("county_code", "record_type", "business_date", "file_sha256")
+
+_UPSERT = sql.SQL("""
+INSERT INTO ops.submission ({cols}, first_processed_at, last_processed_at)
+VALUES ({vals}, now(), now())
+ON CONFLICT (county_code, record_type, business_date, attempt_key) DO UPDATE SET
+    ({updates}, last_processed_at) = ({excluded}, now())
+RETURNING submission_id""").format(
+    cols=sql.SQL(", ").join(map(sql.Identifier, LEDGER_FIELDS)),
+    vals=sql.SQL(", ").join(map(sql.Placeholder, LEDGER_FIELDS)),
+    updates=sql.SQL(", ").join(sql.Identifier(c) for c in LEDGER_FIELDS if c not in _KEY),
+    excluded=sql.SQL(", ").join(sql.Identifier("excluded", c) for c in LEDGER_FIELDS if c not in _KEY),
+)
+
+# 'Nothing received' never supersedes a received file, only other 'nothing received' rows.
+_SUPERSEDE = """
+UPDATE ops.submission SET superseded_by = %(id)s
+WHERE county_code = %(county_code)s AND record_type = %(record_type)s AND business_date = %(business_date)s
+  AND submission_id < %(id)s AND superseded_by IS NULL
+  AND (%(file_sha256)s::text IS NOT NULL OR attempt_key = 'none')"""
+# ... and a 'nothing received' row recorded while a file is current is superseded by that file at once.
+_SUPERSEDED_BY_FILE = """
+UPDATE ops.submission SET superseded_by = f.id
+FROM (SELECT max(submission_id) AS id FROM ops.submission
+      WHERE county_code = %(county_code)s AND record_type = %(record_type)s AND business_date = %(business_date)s
+        AND attempt_key <> 'none' AND superseded_by IS NULL) f
+WHERE submission_id = %(id)s AND attempt_key = 'none' AND superseded_by IS NULL AND f.id IS NOT NULL"""
+
+QUARANTINE_COLUMNS = ("submission_id", "county_code", "record_type", "business_date", "source_file", "row_number",
+                      "record_id", "raw_row", "failed_rules", "messages")
+_COPY_QUARANTINE = sql.SQL("COPY ops.quarantine ({}) FROM STDIN").format(
+    sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS)))
+
+
+def record_submission(
+    conn: psycopg.Connection, *, county_code: str, record_type: str, business_date: date, source_kind: str,
+    source_file: str | None, file_sha256: str | None, file_format: str | None, encoding: str | None,
+    received_at: datetime | None, manifest_rows: int | None, manifest_status: str | None, rows_received: int,
+    rows_loaded: int, rows_quarantined: int, status: str, reason: str | None, lake_path: str | None,
+    validation_ref: str | None, run_id: str | None,
+) -> int:
+    """Upsert one attempt and return its ``submission_id``.
+
+    Earlier attempts (smaller ids, i.e. first processed before this one) for the same county, type and day
+    that are still current get ``superseded_by`` = this id: a file arriving after a 'late' or 'missing' row
+    replaces it, a corrected file replaces the first one. Re-recording an attempt that was superseded
+    meanwhile leaves it superseded. 'Nothing received' never supersedes a received file (a re-run after
+    the file was cleaned away from the drop folder must not hide the load that happened).
+    """
+    params = {k: v for k, v in locals().items() if k in LEDGER_FIELDS}
+    with conn.transaction():
+        (sid,) = conn.execute(_UPSERT, params).fetchone()
+        conn.execute(_SUPERSEDE, params | {"id": sid})
+        conn.execute(_SUPERSEDED_BY_FILE, params | {"id": sid})
+    return sid
+
+
+def write_quarantine(conn: psycopg.Connection, submission_id: int, rows: list[dict] | pd.DataFrame) -> int:
+    """Replace the quarantined rows of ``submission_id`` with ``rows`` and return how many were written.
+
+    Each row: ``row_number`` (1-based data row; None = the whole file), ``record_id``, ``raw_row`` (dict of
+    the values as received), ``failed_rules`` and ``messages`` (lists of str), and optionally
+    ``county_code``, ``record_type``, ``business_date``, ``source_file`` (default: the submission's).
+    """
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
+    with conn.transaction():
+        found = conn.execute(
+            "SELECT county_code, record_type, business_date, source_file FROM ops.submission WHERE submission_id = %s",
+            (submission_id,)).fetchone()
+        if found is None:
+            raise ValueError(f"no submission {submission_id} in ops.submission")
+        defaults = dict(zip(("county_code", "record_type", "business_date", "source_file"), found, strict=True))
+        conn.execute("DELETE FROM ops.quarantine WHERE submission_id = %s", (submission_id,))
+        with conn.cursor().copy(_COPY_QUARANTINE) as copy:
+            for r in records:
+                row = {k: _none(r.get(k)) for k in QUARANTINE_COLUMNS} | {"submission_id": submission_id}
+                for k, v in defaults.items():
+                    if row[k] is None:
+                        row[k] = v
+                row["raw_row"] = Jsonb(_raw(row["raw_row"])) if row["raw_row"] is not None else None
+                row["row_number"] = None if row["row_number"] is None else int(row["row_number"])
+                if isinstance(row["business_date"], datetime):
+                    row["business_date"] = row["business_date"].date()
+                row["failed_rules"] = _strings(r.get("failed_rules"))
+                row["messages"] = _strings(r.get("messages"))
+                copy.write_row([row[k] for k in QUARANTINE_COLUMNS])
+    return len(records)
+
+
+def _none(v):
+    """pandas' missing values (NA, NaN, NaT) as None; lists and dicts pass through."""
+    if v is None or isinstance(v, list | dict | tuple):
+        return v
+    try:
+        return None if pd.isna(v) else v
+    except (TypeError, ValueError):
+        return v
+
+
+def _strings(v) -> list[str]:
+    """A list of str from a list, tuple, numpy array (DataFrame cells) or a single string."""
+    if v is None:
+        return []
+    return [v] if isinstance(v, str) else [str(x) for x in v]
+
+
+def _raw(raw) -> dict:
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    return {str(k): None if _none(v) is None else str(v) for k, v in dict(raw).items()}

@@ -1,0 +1,116 @@
+"""Shared fixtures. Warehouse fixtures are opt-in: only tests that ask for them touch PostgreSQL.
+
+``warehouse_url`` (session): a throw-away database ``supervision_test_<random>`` on the local server
+(postgresql://postgres@127.0.0.1:5432) when it answers, else the embedded server in a temp data dir.
+``SUPERVISION_TEST_WAREHOUSE=local|embedded`` forces one. ``SUPERVISION_WAREHOUSE_URL`` points at it for
+the whole session, so code under test that calls ``warehouse_url()`` finds it (and never a real warehouse).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+LOCAL_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _local_reachable() -> bool:
+    try:
+        with psycopg.connect(LOCAL_ADMIN_URL, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def create_database(url: str, name: str) -> str:
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(url, name)
+
+
+def drop_database(url: str, name: str) -> None:
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(tmp_path_factory) -> Iterator[str]:
+    from supervision.warehouse import connection
+
+    mode = os.environ.get("SUPERVISION_TEST_WAREHOUSE", "")
+    if mode not in ("", "local", "embedded"):
+        raise pytest.UsageError("SUPERVISION_TEST_WAREHOUSE must be 'local' or 'embedded'")
+    local = mode == "local" or (not mode and _local_reachable())
+    if mode == "local" and not _local_reachable():
+        pytest.fail(f"SUPERVISION_TEST_WAREHOUSE=local but {LOCAL_ADMIN_URL} does not answer")
+    mp = pytest.MonkeyPatch()
+    mp.delenv(connection.AIRFLOW_CONN_ENV, raising=False)
+    if local:
+        name = f"supervision_test_{secrets.token_hex(4)}"
+        url = create_database(LOCAL_ADMIN_URL, name)
+    else:
+        mp.setenv("SUPERVISION_DATA_DIR", str(tmp_path_factory.mktemp("warehouse_data")))
+        mp.delenv(connection.URL_ENV, raising=False)
+        url = connection.start_embedded(keep_running=False)
+    mp.setenv(connection.URL_ENV, url)
+    try:
+        yield url
+    finally:
+        if local:
+            drop_database(url, name)
+        else:
+            connection.stop_embedded()
+        mp.undo()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(warehouse_url: str) -> str:
+    from supervision.warehouse.migrate import prepare_warehouse
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        prepare_warehouse(conn)
+    return warehouse_url
+
+
+@pytest.fixture
+def warehouse(migrated_url: str) -> Iterator[psycopg.Connection]:
+    """A migrated warehouse (autocommit connection); core, staging and ledger tables are emptied afterwards."""
+    conn = psycopg.connect(migrated_url, autocommit=True)
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+        conn.autocommit = True
+        tables = conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables "
+            "WHERE schemaname IN ('core', 'staging') OR (schemaname, tablename) IN "
+            "(('ops', 'submission'), ('ops', 'quarantine'))").fetchall()
+        if tables:
+            conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier(*t) for t in tables)))
+        conn.close()
+
+
+@pytest.fixture
+def fresh_database(warehouse_url: str):
+    """Factory of empty databases on the warehouse's server (not migrated), dropped after the test."""
+    created: list[str] = []
+
+    def make() -> str:
+        created.append(f"supervision_test_{secrets.token_hex(4)}")
+        return create_database(warehouse_url, created[-1])
+
+    yield make
+    for name in created:
+        drop_database(warehouse_url, name)
