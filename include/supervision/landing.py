@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from supervision.sources.filedrop import RawFile
+from supervision.sources import RawBatch
 
 
 def _partition(lake: Path, zone: str, record_type: str, business_date: date, county_code: str) -> Path:
@@ -24,7 +24,7 @@ def _partition(lake: Path, zone: str, record_type: str, business_date: date, cou
         f"county_code={county_code}")
 
 
-def land_raw(lake: Path, raw: RawFile, record_type: str, business_date: date, county_code: str,
+def land_raw(lake: Path, raw: RawBatch, record_type: str, business_date: date, county_code: str,
              source_file: str) -> Path:
     target = _partition(lake, "raw", record_type, business_date, county_code) / f"{raw.sha256}.parquet"
     if target.exists():

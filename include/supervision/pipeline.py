@@ -21,7 +21,8 @@ from supervision import settings
 from supervision.contract import RECORD_TYPES, RecordType
 from supervision.landing import land_raw, land_rejected_bytes
 from supervision.registry import County
-from supervision.sources.filedrop import DayDrop, RawFile, UnreadableFile, UnsafePath, discover, read_file
+from supervision.sources import RawBatch
+from supervision.sources.filedrop import DayDrop, UnreadableFile, UnsafePath, discover, read_file
 from supervision.validation import SchemaDrift, compute_rules, rule_specs, run_gx
 from supervision.warehouse.connection import connect
 from supervision.warehouse.ledger import record_submission, write_quarantine
@@ -119,28 +120,38 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext) 
         raw = read_file(path, day.encoding)
     except UnreadableFile as e:
         return _reject_unreadable(county, rt, day, ctx, path, rel, str(e))
-
-    lake_path = land_raw(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
     manifest_status, manifest_rows, manifest_problem = _check_manifest(day, rt.name, raw)
     notes = []
     if manifest_status == "no_manifest":
         notes.append("no manifest.json (file read anyway)" + (f": {day.manifest_error}" if day.manifest_error else ""))
     elif manifest_status == "not_listed":
         notes.append(f"{rt.name} is not listed in manifest.json")
+    return ingest(county, rt, raw, ctx, source_kind="file_drop", source_ref=rel, manifest_status=manifest_status,
+                  manifest_rows=manifest_rows, batch_problem=manifest_problem, notes=notes)
 
+
+def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, source_kind: str, source_ref: str,
+           manifest_status: str | None = None, manifest_rows: int | None = None,
+           batch_problem: tuple[str, str] | None = None, notes: list[str] | None = None) -> FileOutcome:
+    """The same for every transport: land raw Parquet → schema → rules + GX → split → load / quarantine → ledger.
+
+    ``batch_problem`` = (rule id, text) rejects the whole batch before validation (e.g. a damaged transfer).
+    """
+    where, rel, notes = _label(county), source_ref, list(notes or [])
+    lake_path = land_raw(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
     base = dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                source_kind="file_drop", source_file=rel, file_sha256=raw.sha256, file_format=raw.format,
+                source_kind=source_kind, source_file=rel, file_sha256=raw.sha256, file_format=raw.format,
                 encoding=raw.encoding, received_at=raw.received_at, manifest_rows=manifest_rows,
                 manifest_status=manifest_status, rows_received=raw.rows, lake_path=str(lake_path), run_id=ctx.run_id)
 
-    if manifest_problem:
-        rule, text = manifest_problem
-        reason = f"{where}: file {rel} rejected: {text}. Re-send the file and its manifest line."
+    if batch_problem:
+        rule, text = batch_problem
+        reason = f"{where}: {rel} rejected: {text}. Re-send the file and its manifest line."
         return _reject_whole(county, rt, ctx, raw, rel, base, reason, {rule: text}, validation_ref=None)
     try:
         checked = compute_rules(raw.frame, rt, county.code, ctx.business_date)
     except SchemaDrift as e:
-        reason = f"{where}: file {rel} rejected: {e}. Send the columns of contract v1 ({rt.name})."
+        reason = f"{where}: {rel} rejected: {e}. Send the columns of contract v1 ({rt.name})."
         return _reject_whole(county, rt, ctx, raw, rel, base, reason, {"file.schema": str(e)}, validation_ref=None)
 
     gx_result = run_gx(checked, rt)
@@ -148,7 +159,7 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext) 
     failures = checked.failures()
     share = len(failures) / raw.rows if raw.rows else 0.0
     if failures and share > county.reject_threshold:
-        reason = (f"{where}: file {rel} rejected: {len(failures)} of {raw.rows} rows ({share:.0%}) break rules, "
+        reason = (f"{where}: {rel} rejected: {len(failures)} of {raw.rows} rows ({share:.0%}) break rules, "
                   f"over the county's threshold of {county.reject_threshold:.0%}. Fix the rows listed in "
                   f"ops.quarantine and re-send the whole file.")
         return _reject_whole(county, rt, ctx, raw, rel, base, reason, {
@@ -170,7 +181,7 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext) 
                        reason or None, rel, sid)
 
 
-def _check_manifest(day: DayDrop, record_type: str, raw: RawFile):
+def _check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
     if day.manifest is None:
         return "no_manifest", None, None
     entry = day.manifest.get(record_type)
@@ -225,13 +236,13 @@ def _reject_whole(county, rt, ctx, raw, rel, base, reason, file_rules: dict[str,
     return FileOutcome(county.code, rt.name, "rejected", raw.rows, 0, raw.rows, reason, rel, sid)
 
 
-def _quarantine_rows(county, rt, ctx, raw: RawFile, rel: str, failures) -> list[dict]:
+def _quarantine_rows(county, rt, ctx, raw: RawBatch, rel: str, failures) -> list[dict]:
     if not failures:
         return []
     positions = [pos for pos, _ in failures]
     records = _raw_records(raw.frame.iloc[positions])
     out = []
-    for (pos, rules), rec in zip(failures, records, strict=True):
+    for (_, rules), rec in zip(failures, records, strict=True):
         row = rec.pop("_row_number")
         messages = []
         for r in rules:

@@ -26,8 +26,24 @@ import numpy as np
 import pandas as pd
 
 from supervision import divisions
-from supervision.contract import (BOOL, BOOL_FALSE, BOOL_TRUE, CODE6, CODE9, COURT_CASE_TYPES, DATE, ENUM, MONEY,
-                                  PARTY_ID, PROVINCE_ABBREVIATIONS, RIC, TEXT, TIMESTAMP, USCC, RecordType)
+from supervision.contract import (
+    BOOL,
+    BOOL_FALSE,
+    BOOL_TRUE,
+    CODE6,
+    CODE9,
+    COURT_CASE_TYPES,
+    DATE,
+    ENUM,
+    MONEY,
+    PARTY_ID,
+    PROVINCE_ABBREVIATIONS,
+    RIC,
+    TEXT,
+    TIMESTAMP,
+    USCC,
+    RecordType,
+)
 from supervision.identifiers import ric_valid, uscc_valid
 
 log = logging.getLogger(__name__)

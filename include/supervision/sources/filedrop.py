@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from supervision.contract import RECORD_TYPES
 from supervision.settings import TIMEZONE
+from supervision.sources import RawBatch, RawFile  # noqa: F401 - RawFile kept for callers
 
 FORMATS = ("csv", "json", "xlsx", "parquet")
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
@@ -62,20 +63,6 @@ class DayDrop:
     @property
     def exists(self) -> bool:
         return self.folder.is_dir()
-
-
-@dataclass
-class RawFile:
-    path: Path
-    format: str
-    encoding: str | None
-    sha256: str
-    received_at: datetime
-    frame: pd.DataFrame  # strings + _row_number
-
-    @property
-    def rows(self) -> int:
-        return len(self.frame)
 
 
 def _inside(root: Path, candidate: Path) -> Path:
@@ -167,7 +154,7 @@ def read_file(path: Path, encoding_hint: str | None = None) -> RawFile:
     except Exception as e:  # every parser has its own exception types; all mean the same here
         raise UnreadableFile(f"{type(e).__name__}: {e}".strip()[:500]) from e
     frame.insert(0, "_row_number", pd.RangeIndex(1, len(frame) + 1))
-    return RawFile(path, fmt, encoding, hashlib.sha256(data).hexdigest(), received_at, frame)
+    return RawBatch(fmt, encoding, hashlib.sha256(data).hexdigest(), received_at, frame, path)
 
 
 def detect_encoding(data: bytes, hint: str | None) -> str:
