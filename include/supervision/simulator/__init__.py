@@ -1,0 +1,20 @@
+"""County-submission simulator: nights of file drops in contract v1 layout, with injected faults and the truth.
+
+    from supervision.simulator import FaultProfile, simulate_night
+    report = simulate_night(registry, date(2026, 11, 22), drop_root,
+                            faults=FaultProfile.default(registry.codes))
+
+writes ``<drop_root>/<county>/<date>/{manifest.json, <record_type>.csv|.xlsx|.json}`` and the truth
+(``SimulationReport``) to ``<drop_root>/_simulation/<date>.json``. Modules: ``records`` (volumes, record
+life cycles, re-sends), ``county`` (agencies, townships, file habits), ``people`` (names and identifiers),
+``faults`` (fault profile, rule catalogue, bad rows), ``writers``/``xlsx`` (file formats), ``night``.
+"""
+
+from supervision.simulator.faults import FAULTS, FaultProfile, bad_row_plan, rule_ids_for
+from supervision.simulator.night import TRUTH_DIR, simulate_night, simulate_nights
+from supervision.simulator.report import CountyTruth, FileTruth, SimulationReport
+
+__all__ = [
+    "FAULTS", "TRUTH_DIR", "CountyTruth", "FaultProfile", "FileTruth", "SimulationReport", "bad_row_plan",
+    "rule_ids_for", "simulate_night", "simulate_nights",
+]
