@@ -6,7 +6,7 @@ is missing). Great Expectations checks each rule column with a built-in expectat
 (``ExpectColumnValuesToBeInSet([True])``, which skips NA as map expectations do), so every rule appears in
 the GX result and Data Docs with its id, field and description in ``meta``. The row split reads the same
 columns, and the GX unexpected counts are cross-checked against it: the split can never disagree with
-what GX reported. ``SUMMARY`` results keep validation fast whatever the number of failures (``COMPLETE``
+what GX reported. ``BASIC`` results (counts, a few examples) keep validation fast whatever the number of failures (``COMPLETE``
 results cost minutes on a million failing rows).
 
 Rule ids: ``<field>.required | .enum | .format | .max_length | .identifier | .non_negative | .not_future``,
@@ -314,7 +314,7 @@ def run_gx(checked: Checked, rt: RecordType) -> dict:
     """Run the suite over the rule columns; return a compact, JSON-able result and cross-check the split."""
     frame = checked.rules.add_prefix(RULE_PREFIX)
     res = validation_definition(rt).run(batch_parameters={"dataframe": frame},
-                                        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+                                        result_format={"result_format": "BASIC", "partial_unexpected_count": 5})
     per_rule = {}
     for r in res.results:
         rule = r.expectation_config.meta["rule"]
