@@ -75,6 +75,11 @@ class FaultProfile:
 
 # ---------------------------------------------------------------------------------------------- rule catalogue
 
+
+# A bad value that necessarily breaks a second rule too: a case number over 100 characters cannot have the
+# 1-6 digit serial of a real 案号, so it fails the format rule as well as max_length.
+ALSO_FAILS: dict[str, tuple[str, ...]] = {"court_case_number.max_length": ("court_case_number_format",)}
+
 def rule_ids_for(rt: RecordType) -> list[str]:
     """Every rule id the validator can report for a record type, in contract order."""
     ids = []
@@ -304,7 +309,7 @@ class Injector:
         if fname == "record_id" or fname.startswith("related_"):
             base = value or f"{rt.name[:3].upper()}-{self.ctx.code}"
             return (base + "-" + "0" * limit)[: limit + 1]
-        if fname == "court_case_number":  # still a well-formed case number, just too long
+        if fname == "court_case_number":  # well-formed but for a serial far longer than courts use (see ALSO_FAILS)
             head = f"（{date.fromordinal(self.night).year}）{self.ctx.province_abbr}{self.ctx.code[2:]}行初"
             return head + "1" * (limit - len(head)) + "号"
         base = value or "某"
@@ -364,4 +369,4 @@ def inject_bad_rows(table: Table, ctx: CountyCtx, night: int, rng: np.random.Gen
         else:
             row = inj.break_rule(rt, table.row(i), rule_id, variant)
         table.set_row(i, row)
-        table.expect[i] = [rule_id]
+        table.expect[i] = [rule_id, *ALSO_FAILS.get(rule_id, ())]

@@ -116,7 +116,7 @@ def _towns(county: str) -> frozenset[str]:
 def court_case_pattern(county_code: str) -> re.Pattern:
     abbr = PROVINCE_ABBREVIATIONS[county_code[:2]]
     kinds = "|".join(sorted(COURT_CASE_TYPES, key=len, reverse=True))
-    return re.compile(rf"^[（(]\d{{4}}[）)]{abbr}\d*({kinds})\d+号$")
+    return re.compile(rf"^[（(]\d{{4}}[）)]{abbr}\d{{0,6}}({kinds})\d{{1,6}}号$")  # as validation: serial 1-6 digits
 
 
 def failures(rt: RecordType, rows: list[dict], submitter: str, business_date: date) -> list[set[str]]:

@@ -8,6 +8,7 @@ import pytest
 from sim_rowcheck import DAY, failures, read_rows
 from supervision.contract import RECORD_TYPES
 from supervision.simulator import bad_row_plan, rule_ids_for
+from supervision.simulator.faults import ALSO_FAILS
 
 
 def test_rule_catalogue_comes_from_the_contract():
@@ -35,10 +36,11 @@ def test_every_rule_fires_exactly(bad_rows_nights, county, record_type):
     f = truth.files[record_type]
     rt = RECORD_TYPES[record_type]
     assert truth.fault == "bad_rows" and f.expected_outcome == "loaded"
-    injected = Counter(r for rules in f.expected_bad_rows.values() for r in rules)
+    injected = Counter(rules[0] for rules in f.expected_bad_rows.values())
     assert set(injected) == set(rule_ids_for(rt))
     assert sum(injected.values()) == len(bad_row_plan(rt))
-    assert all(len(rules) == 1 for rules in f.expected_bad_rows.values())
+    # one rule per row, except a value that necessarily breaks a second rule (ALSO_FAILS)
+    assert all(rules[1:] == list(ALSO_FAILS.get(rules[0], ())) for rules in f.expected_bad_rows.values())
     assert injected["record_id.unique_in_file"] == 2
     # within the reject threshold, with good rows around them
     assert len(f.expected_bad_rows) / f.rows <= 0.2 * 0.75 + 1e-9
