@@ -113,20 +113,33 @@ def load_registry(path: str | Path | None = None) -> Registry:
             errors.append(f"{where}: city {merged['city']!r} is not the parent of {code} ({city['name']}, {city['code']})")
         deadline = str(merged.get("deadline", DEFAULT_DEADLINE))
         if not _TIME.match(deadline):
-            errors.append(f"{where}: deadline {deadline!r} is not HH:MM")
+            hint = " (quote it: YAML reads an unquoted 7:30 as the number 450)" if isinstance(
+                merged.get("deadline"), int) else ""
+            errors.append(f"{where}: deadline {deadline!r} is not HH:MM{hint}")
         transport = merged.get("transport", "file_drop")
         if transport not in TRANSPORTS:
             errors.append(f"{where}: transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
-        threshold = float(merged.get("reject_threshold", DEFAULT_REJECT_THRESHOLD))
+        try:
+            threshold = float(merged.get("reject_threshold", DEFAULT_REJECT_THRESHOLD))
+        except (TypeError, ValueError):
+            errors.append(f"{where}: reject_threshold {merged.get('reject_threshold')!r} is not a number")
+            threshold = DEFAULT_REJECT_THRESHOLD
         if not 0 <= threshold <= 1:
             errors.append(f"{where}: reject_threshold {threshold} is not between 0 and 1")
+        try:
+            day_offset = int(merged.get("deadline_day_offset", 1))
+        except (TypeError, ValueError):
+            errors.append(f"{where}: deadline_day_offset {merged.get('deadline_day_offset')!r} is not a whole number")
+            day_offset = 1
         c = merged.get("contact") or {}
+        if not isinstance(c, dict):
+            c = {}  # e.g. a bare name: reported as a missing contact below
         if not c.get("name") or not (c.get("email") or c.get("channels")):
             errors.append(f"{where}: contact needs a name and an email or notification channels")
         counties.append(County(
             code=code, name=ref["name"], city_code=ref["city_code"], city_name=city["name"],
             province_code=ref["province_code"], deadline=deadline,
-            deadline_day_offset=int(merged.get("deadline_day_offset", 1)), transport=transport,
+            deadline_day_offset=day_offset, transport=transport,
             contact=Contact(name=c.get("name", ""), email=c.get("email"), phone=c.get("phone"),
                             channels=tuple(c.get("channels") or ())),
             reject_threshold=threshold, source=dict(merged.get("source") or {}),
