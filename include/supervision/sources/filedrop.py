@@ -146,13 +146,15 @@ def read_file(path: Path, encoding_hint: str | None = None) -> RawFile:
         elif fmt == "xlsx":
             frame = _read_xlsx(data)
         elif fmt == "parquet":
-            frame = _strings(pq.read_table(io.BytesIO(data)).to_pandas())
+            frame = _strings(pq.read_table(io.BytesIO(data)).to_pandas(integer_object_nulls=True))
         else:
             raise UnreadableFile(f"unsupported format {fmt!r}")
     except UnreadableFile:
         raise
     except Exception as e:  # every parser has its own exception types; all mean the same here
         raise UnreadableFile(f"{type(e).__name__}: {e}".strip()[:500]) from e
+    if "_row_number" in frame.columns:
+        raise UnreadableFile("the file has a column named _row_number, a name the pipeline reserves")
     frame.insert(0, "_row_number", pd.RangeIndex(1, len(frame) + 1))
     return RawBatch(fmt, encoding, hashlib.sha256(data).hexdigest(), received_at, frame, path)
 
@@ -172,7 +174,13 @@ def detect_encoding(data: bytes, hint: str | None) -> str:
         return "gb18030"  # superset of GBK / GB2312
 
 
+_BINARY_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip/xlsx", b"%PDF": "PDF", b"\xd0\xcf\x11\xe0": "old Excel (xls)"}
+
+
 def _read_csv(data: bytes, hint: str | None) -> tuple[pd.DataFrame, str]:
+    kind = next((k for magic, k in _BINARY_MAGIC.items() if data.startswith(magic)), None)
+    if kind or b"\x00" in data[:4096]:
+        raise UnreadableFile(f"binary content ({kind or 'NUL bytes'}), not CSV text")
     encoding = detect_encoding(data, hint)
     if encoding == "gb18030":
         try:
@@ -184,6 +192,8 @@ def _read_csv(data: bytes, hint: str | None) -> tuple[pd.DataFrame, str]:
     first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
     if not first_line:
         raise UnreadableFile("empty file: no header line")
+    if not data.endswith(b"\n"):
+        data += b"\n"  # a header-only file without a final newline is still "nothing today"
     columns = [c.strip() for c in next(csv.reader([first_line]))]
     if len(set(columns)) != len(columns):
         raise UnreadableFile(f"duplicate column names in header: {columns}")
@@ -191,6 +201,8 @@ def _read_csv(data: bytes, hint: str | None) -> tuple[pd.DataFrame, str]:
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=1 << 24),
+            # quoted cells may hold newlines: without this, a block boundary inside one silently splits it
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
                                                  strings_can_be_null=False),
         )
@@ -208,9 +220,8 @@ def _read_json(data: bytes) -> pd.DataFrame:
         doc = doc["records"]
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
         raise UnreadableFile("JSON must be an array of objects (or {\"records\": [...]})")
-    frame = pd.DataFrame.from_records(doc)
-    for col in frame.columns:
-        frame[col] = frame[col].map(_json_text, na_action="ignore")
+    # Text per value before pandas infers dtypes: an int column with a null would become float ("411002.0").
+    frame = pd.DataFrame.from_records([{k: None if v is None else _json_text(v) for k, v in r.items()} for r in doc])
     return _strings(frame)
 
 
@@ -231,6 +242,9 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
     if header is None:
         raise UnreadableFile("empty workbook: no header row")
     columns = [str(h).strip() if h is not None else "" for h in header]
+    named = [c for c in columns if c]
+    if len(set(named)) != len(named):
+        raise UnreadableFile(f"duplicate column names in header: {named}")
     records = [[_cell_text(v) for v in r] for r in rows if any(v is not None and v != "" for v in r)]
     return _strings(pd.DataFrame(records, columns=columns))
 
