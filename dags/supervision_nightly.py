@@ -58,7 +58,7 @@ def supervision_nightly():
         ctx["shard_label"] = ",".join(shard["counties"])  # shown as the map index in the UI
         return run_shard(shard, run_id=ctx["run_id"])
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", retries=0)  # a reconciliation failure is deterministic: never retry it
     def summarize(shards: list[dict]) -> dict:
         from supervision.nightly import summarize as summarize_run
 

@@ -168,17 +168,18 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
 
     quarantine = _quarantine_rows(county, rt, ctx, raw, rel, failures)
     status = "loaded_with_quarantine" if failures else "loaded"
-    reason = "; ".join(notes + ([f"{len(failures)} row(s) quarantined: " + _rule_summary(failures)] if failures else []))
+    findings = notes + ([f"{len(failures)} row(s) quarantined: " + _rule_summary(failures)] if failures else [])
+    reason = f"{where}: {rel}: " + "; ".join(findings) if findings else None
     with connect(ctx.warehouse_url) as conn, conn.transaction():
         sid = record_submission(conn, **base, rows_loaded=raw.rows - len(failures), rows_quarantined=len(failures),
-                                status=status, reason=reason or None, validation_ref=validation_ref)
+                                status=status, reason=reason, validation_ref=validation_ref)
         write_quarantine(conn, sid, quarantine)
         result = load_records(conn, rt, checked.valid_rows, sid)
     log.info("%s %s: %d received, %d loaded (%d new, %d updated, %d unchanged), %d quarantined",
              county.code, rt.name, raw.rows, result.rows_in, result.inserted, result.updated, result.unchanged,
              len(failures))
     return FileOutcome(county.code, rt.name, status, raw.rows, raw.rows - len(failures), len(failures),
-                       reason or None, rel, sid)
+                       reason, rel, sid)
 
 
 def _check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
@@ -222,6 +223,10 @@ def _reject_whole(county, rt, ctx, raw, rel, base, reason, file_rules: dict[str,
     own = dict(row_failures or [])
     rows = _raw_records(raw.frame)
     quarantine = []
+    if not rows:  # an empty file rejected whole still leaves one whole-file entry, so every rejection is traceable
+        quarantine.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
+                               source_file=rel, row_number=None, record_id=None, raw_row={},
+                               failed_rules=list(file_rules), messages=[reason]))
     for pos, rec in enumerate(rows):
         rules = list(file_rules) + own.get(pos, [])
         messages = [f"{_label(county)} file {rel} row {rec['_row_number']}: {r}: {file_rules.get(r) or _describe(rt, r)}"

@@ -73,7 +73,8 @@ def reconcile(business_date: date, counties: list[str] | None = None, url: str |
         q = dict(conn.execute("SELECT submission_id, count(*) FROM ops.quarantine WHERE submission_id = ANY(%s)"
                               " GROUP BY submission_id", (ledger.submission_id.tolist(),)).fetchall())
         for r in ledger.itertuples():
-            expected = 1 if (r.status == "rejected" and r.rows_received == 0 and r.source_file) else r.rows_quarantined
+            # A rejected file with no readable rows (unreadable, or empty and rejected) has one whole-file entry.
+            expected = 1 if (r.status == "rejected" and r.rows_quarantined == 0 and r.source_file) else r.rows_quarantined
             if q.get(r.submission_id, 0) != expected:
                 report.problems.append(f"{r.county_code} {r.record_type} {r.source_file}: {q.get(r.submission_id, 0)} "
                                        f"quarantine rows, the ledger expects {expected}")

@@ -155,6 +155,8 @@ class Checked:
 
 def compute_rules(raw: pd.DataFrame, rt: RecordType, county_code: str, business_date: date) -> Checked:
     """Type the raw strings and evaluate every rule, vectorised. ``raw`` has the contract's columns."""
+    if len(raw) == 0 and not [c for c in raw.columns if not c.startswith("_")]:
+        raw = pd.DataFrame({c: pd.Series(dtype="string") for c in ["_row_number", *rt.field_names]})  # JSON []
     check_schema(list(raw.columns), rt)
     n = len(raw)
     bd = pd.Timestamp(business_date)
