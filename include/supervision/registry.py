@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -18,9 +19,13 @@ import yaml
 from supervision import divisions
 from supervision.settings import TIMEZONE, registry_path
 
+if TYPE_CHECKING:
+    from supervision.alerting.settings import AlertSettings
+
 TRANSPORTS = ("file_drop", "http_api", "database")
 DEFAULT_DEADLINE = "06:00"  # next calendar day, Asia/Shanghai (domain: submission deadlines)
 DEFAULT_REJECT_THRESHOLD = 0.2  # a file whose rejected share exceeds this is rejected whole (issue 4)
+REST_DAY_POLICIES = ("keep", "next_working_day")  # a deadline on a weekend or public holiday stays, or moves
 
 
 class RegistryError(ValueError):
@@ -48,12 +53,23 @@ class County:
     contact: Contact = field(default_factory=lambda: Contact(name=""))
     reject_threshold: float = DEFAULT_REJECT_THRESHOLD
     source: dict = field(default_factory=dict)
+    deadline_on_rest_days: str = "keep"  # next_working_day: a deadline on a rest day moves to the next working day
 
     def deadline_at(self, business_date: date) -> datetime:
         """The moment (Asia/Shanghai) by which this county's submission for business_date is due."""
         hh, mm = (int(x) for x in self.deadline.split(":"))
         day = business_date + timedelta(days=self.deadline_day_offset)
+        if self.deadline_on_rest_days == "next_working_day":
+            from supervision.alerting.calendar import next_working_day  # official PRC calendar
+
+            day = next_working_day(day)
         return datetime.combine(day, time(hh, mm), tzinfo=ZoneInfo(TIMEZONE))
+
+
+def _no_alerting():
+    from supervision.alerting.settings import AlertSettings
+
+    return AlertSettings()
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,7 @@ class Registry:
     name: str
     path: Path
     counties: tuple[County, ...]
+    alerting: AlertSettings = field(default_factory=_no_alerting)  # the optional 'alerting' section
 
     def county(self, code: str) -> County:
         for c in self.counties:
@@ -131,6 +148,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
         except (TypeError, ValueError):
             errors.append(f"{where}: deadline_day_offset {merged.get('deadline_day_offset')!r} is not a whole number")
             day_offset = 1
+        rest_days = merged.get("deadline_on_rest_days", "keep")
+        if rest_days not in REST_DAY_POLICIES:
+            errors.append(f"{where}: deadline_on_rest_days {rest_days!r} is not one of {', '.join(REST_DAY_POLICIES)}")
         c = merged.get("contact") or {}
         if not isinstance(c, dict):
             c = {}  # e.g. a bare name: reported as a missing contact below
@@ -142,8 +162,11 @@ def load_registry(path: str | Path | None = None) -> Registry:
             deadline_day_offset=day_offset, transport=transport,
             contact=Contact(name=c.get("name", ""), email=c.get("email"), phone=c.get("phone"),
                             channels=tuple(c.get("channels") or ())),
-            reject_threshold=threshold, source=dict(merged.get("source") or {}),
+            reject_threshold=threshold, source=dict(merged.get("source") or {}), deadline_on_rest_days=rest_days,
         ))
+    from supervision.alerting.settings import parse_alerting  # needs Contact, defined above
+
+    alerting = parse_alerting(doc.get("alerting"), path, errors)
     if errors:
         raise RegistryError("invalid county registry:\n  " + "\n  ".join(errors))
-    return Registry(name=str(doc.get("name", path.stem)), path=path, counties=tuple(counties))
+    return Registry(name=str(doc.get("name", path.stem)), path=path, counties=tuple(counties), alerting=alerting)
