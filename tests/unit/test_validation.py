@@ -486,6 +486,12 @@ def test_empty_batch_has_no_failures():
     assert checked.failures() == [] and len(checked.rules) == 0 and len(checked.typed) == 0
 
 
+def test_empty_json_array_is_an_empty_batch_not_schema_drift():
+    raw = pd.DataFrame({"_row_number": pd.Series([], dtype="int64")})  # what the reader makes of "[]"
+    checked = compute_rules(raw, RECORD_TYPES["complaints"], COUNTY, BUSINESS_DATE)
+    assert checked.failures() == [] and len(checked.typed) == 0
+
+
 def test_failures_report_positions_in_batch_order():
     rows = [row("complaints", record_id=f"R{i}") for i in range(5)]
     rows[1]["channel"] = "wechat"
