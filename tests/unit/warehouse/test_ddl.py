@@ -32,7 +32,10 @@ def test_row_hash_covers_every_field():
         assert all(re.search(rf"\b{f.name}\b", expr) for f in rt.fields)
 
 
-def test_migrations_are_numbered_without_gaps():
+def test_migrations_are_uniquely_numbered_in_order():
+    # Each capability owns a range (V0xx pipeline, V1xx marts, V2xx alerting, V3xx sources): gaps are expected.
     found = migrations()
-    assert [m.version for m in found] == list(range(1, len(found) + 1))
+    versions = [m.version for m in found]
+    assert versions == sorted(set(versions))
+    assert versions[:4] == [1, 2, 3, 4]
     assert CORE_MIGRATION in [m.path.name for m in found]
