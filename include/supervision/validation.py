@@ -49,10 +49,11 @@ from supervision.identifiers import ric_valid, uscc_valid
 log = logging.getLogger(__name__)
 
 RULE_PREFIX = "rule__"
-_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})"
-_MONEY = r"-?\d{1,12}(?:\.\d{1,2})?"
-_COURT = re.compile(r"^[（(](\d{4})[）)]([\u4e00-\u9fa5])(\d{0,6})(" + "|".join(
-    sorted(COURT_CASE_TYPES, key=len, reverse=True)) + r")(\d{1,6})号$")
+# ASCII digits only ([0-9], never \d): a full-width "５００" must fail the format, not slip through as NULL.
+_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)"
+_MONEY = r"-?[0-9]{1,12}(?:\.[0-9]{1,2})?"
+_COURT = re.compile(r"^[（(]([0-9]{4})[）)]([\u4e00-\u9fa5])([0-9]{0,6})(" + "|".join(
+    sorted(COURT_CASE_TYPES, key=len, reverse=True)) + r")([0-9]{1,6})号$")
 
 
 class SchemaDrift(ValueError):
@@ -182,12 +183,12 @@ def compute_rules(raw: pd.DataFrame, rt: RecordType, county_code: str, business_
             rules[f"{f.name}.enum"] = na_where(ok, absent)
             typed[f.name] = v.where(ok)
         elif f.type in (CODE6, CODE9):
-            ok = v.str.fullmatch(r"\d{6}" if f.type == CODE6 else r"\d{9}").fillna(False)
+            ok = v.str.fullmatch(r"[0-9]{6}" if f.type == CODE6 else r"[0-9]{9}").fillna(False)
             rules[f"{f.name}.format"] = na_where(ok, absent)
             typed[f.name] = v.where(ok)
         elif f.type == DATE:
             parsed = pd.to_datetime(v, format="%Y-%m-%d", errors="coerce")
-            ok = parsed.notna() & v.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+            ok = parsed.notna() & v.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False)
             rules[f"{f.name}.format"] = na_where(ok, absent)
             rules[f"{f.name}.not_future"] = na_where(parsed <= bd, ~ok)
             typed[f.name] = parsed.where(ok)

@@ -431,32 +431,21 @@ def test_optional_fields_may_be_empty():
         assert checked.failures() == [], rt.name
 
 
-# --- known bugs in validation.py (strict xfail: they turn into failures when fixed, then drop the mark) ------
+# --- non-ASCII digits and hour-only offsets (regressions of bugs found by these tests) -----------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "validation.py: _MONEY uses \\d, which also matches full-width (５００) and other Unicode digits; the format "
-    "rule passes, pd.to_numeric cannot read the value, non_negative turns NA, and the row is loaded with a "
-    "NULL amount: a 500-yuan fine silently disappears"))
 @pytest.mark.parametrize("amount", ["５００", "٥٠٠"], ids=["full-width", "arabic-indic"])
 def test_money_with_non_ascii_digits_fails_format(amount):
     checked = check("enforcement_cases", [row("enforcement_cases", fine_amount=amount)])
     assert checked.failures() == [(0, ["fine_amount.format"])]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "validation.py: code6/code9 format uses \\d, so full-width digits (４１１００２) pass the format rule and the "
-    "row fails county_code.matches_submitter / township_code.in_county instead: the county is told the wrong "
-    "problem"))
 @pytest.mark.parametrize("field_, value", [("county_code", "４１１００２"), ("township_code", "４１１００２００１")],
                          ids=["county_code", "township_code"])
 def test_division_code_with_full_width_digits_fails_format(field_, value):
     assert failed_rules("enforcement_cases", [row("enforcement_cases", **{field_: value})]) == [{f"{field_}.format"}]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "validation.py: _TIMESTAMP requires a 4-digit offset, but ISO 8601 allows ±hh, and PostgreSQL prints "
-    "timestamptz as '2026-11-22 10:00:00+08' (a county exporting from its database sends exactly that)"))
 def test_timestamp_with_hour_only_offset_is_accepted():
     assert failed_rules("complaints", [row("complaints", updated_at="2026-11-22 10:00:00+08")]) == [set()]
 
