@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--verbose", action="store_true", help="show Airflow's own output")
     p.set_defaults(func=cmd_demo)
+    __import__("supervision.alerting.cli", fromlist=["register_cli"]).register_cli(sub)  # supervision alerts ...
 
     args = parser.parse_args(argv)
     _apply_locations(args)

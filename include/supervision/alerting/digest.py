@@ -1,0 +1,126 @@
+"""Morning digests: one message per city and one per province, once a day after ``digest_time``.
+
+A digest covers the previous business date (counties on time and valid, late, exempt) and every unresolved
+alert of its counties, plus what was resolved in the last 24 hours and deliveries still pending. It is
+planned into the outbox once per division and day (``dedupe_key``) and delivered like any notification.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, time, timedelta
+
+import psycopg
+from psycopg.rows import dict_row
+
+from supervision import divisions
+from supervision.alerting.evidence import local_today
+from supervision.alerting.judge import TZ
+from supervision.alerting.kinds import KINDS, LEVELS
+from supervision.alerting.messages import digest_title, local
+from supervision.alerting.notify import contact_channels, dedupe_key
+from supervision.alerting.settings import AlertSettings
+from supervision.registry import County
+
+READER_SCORECARD = "SELECT * FROM marts.compliance_county_month WHERE {} = '{}' ORDER BY month DESC;"  # for the reader
+
+
+def digest_due(now: datetime, settings: AlertSettings) -> bool:
+    hh, mm = (int(x) for x in settings.digest_time.split(":"))
+    return now.astimezone(TZ) >= datetime.combine(local_today(now), time(hh, mm), tzinfo=TZ)
+
+
+def plan_digests(conn: psycopg.Connection, counties: list[County], settings: AlertSettings, now: datetime) -> int:
+    """Outbox rows for today's city and province digests (none before digest_time; once per day)."""
+    if not digest_due(now, settings):
+        return 0
+    today = local_today(now)
+    scopes: dict[tuple[str, str], list[County]] = defaultdict(list)
+    for c in counties:
+        scopes[("city", c.city_code)].append(c)
+        scopes[("province", c.province_code)].append(c)
+    planned = 0
+    with conn.transaction():
+        for (level, code), members in sorted(scopes.items()):
+            contacts = settings.contacts_of(code)
+            if not contacts:
+                continue
+            if conn.execute("SELECT 1 FROM ops.alert_notification WHERE digest_scope = %s AND digest_date = %s LIMIT 1",
+                            (code, today)).fetchone():
+                continue
+            title, body = render_digest(conn, level, code, members, now)
+            for contact in contacts:
+                for channel in contact_channels(contact):
+                    row = conn.execute(
+                        "INSERT INTO ops.alert_notification (dedupe_key, digest_scope, digest_date, level, audience,"
+                        " recipient, channel, title, body, created_at, next_attempt_at) VALUES (%s, %s, %s, %s, %s,"
+                        " %s, %s, %s, %s, %s, %s) ON CONFLICT (dedupe_key) DO NOTHING RETURNING notification_id",
+                        (dedupe_key(f"digest:{code}:{today}", level, channel), code, today, LEVELS.index(level),
+                         level, contact.name, channel, title, body, now, now)).fetchone()
+                    planned += row is not None
+    return planned
+
+
+def render_digest(conn: psycopg.Connection, level: str, code: str, members: list[County], now: datetime) -> tuple[str, str]:
+    day = local_today(now) - timedelta(days=1)
+    codes = [c.code for c in members]
+    names = {c.code: c for c in members}
+    with conn.cursor(row_factory=dict_row) as cur:
+        days = {r["county_code"]: r for r in cur.execute(
+            "SELECT county_code, exempt, on_time, valid, something_on_time FROM marts.submission_compliance_day"
+            " WHERE business_date = %s AND county_code = ANY(%s)", (day, codes))}
+        alerts = cur.execute(
+            "SELECT alert_id, kind, county_code, record_type, business_date, state, level, opened_at, summary"
+            " FROM ops.alert WHERE state <> 'resolved' AND county_code = ANY(%s)"
+            " ORDER BY county_code, business_date, kind", (codes,)).fetchall()
+        resolved = cur.execute(
+            "SELECT alert_id, kind, county_code, record_type, business_date, resolution FROM ops.alert"
+            " WHERE state = 'resolved' AND resolved_at > %s AND county_code = ANY(%s) ORDER BY resolved_at",
+            (now - timedelta(days=1), codes)).fetchall()
+        pending = cur.execute(
+            "SELECT a.county_code, n.recipient, n.audience, n.attempts, n.last_error FROM ops.alert_notification n"
+            " JOIN ops.alert a USING (alert_id) WHERE n.status = 'pending' AND n.attempts > 0"
+            " AND a.county_code = ANY(%s) ORDER BY 1", (codes,)).fetchall()
+    judged = [d for d in days.values() if not d["exempt"]]
+    good = sum(1 for d in judged if d["on_time"] and d["valid"])
+    late = sorted(c for c, d in days.items() if not d["exempt"] and not d["something_on_time"])
+    exempt = sorted(c for c, d in days.items() if d["exempt"])
+    name = (divisions.division(code) or {}).get("name", code)
+    lines = [f"{name} ({code}), business date {day}, as of {local(now)} Asia/Shanghai",
+             f"Counties: {len(members)}; judged: {len(judged)}; on time and valid: {good}; "
+             f"late (nothing by the deadline): {len(late)}; exempt: {len(exempt)}"]
+    if late:
+        lines.append("Late: " + ", ".join(f"{c} {names[c].name}" for c in late))
+    if level == "province":
+        lines.append("By city:")
+        by_city: dict[str, list[str]] = defaultdict(list)
+        for c in members:
+            by_city[c.city_code].append(c.code)
+        open_by_county = Counter(a["county_code"] for a in alerts)
+        for city, cs in sorted(by_city.items()):
+            ok = sum(1 for c in cs if c in days and not days[c]["exempt"] and days[c]["on_time"] and days[c]["valid"])
+            esc = sum(1 for a in alerts if a["county_code"] in cs and a["level"] == 2)
+            lines.append(f"  {city} {names[cs[0]].city_name}: {len(cs)} counties, {ok} on time and valid, "
+                         f"{sum(open_by_county[c] for c in cs)} open alerts ({esc} escalated to the province)")
+    shown = alerts if level == "city" else [a for a in alerts if a["level"] == 2 or a["kind"] == "chronic_late"]
+    lines.append(f"Open alerts: {len(alerts)}" + ("" if level == "city" else f" (listed: the {len(shown)} escalated "
+                                                                            "to the province or chronic)"))
+    for kind, n in sorted(Counter(a["kind"] for a in alerts).items()):
+        lines.append(f"  {KINDS[kind].zh} {kind}: {n}")
+    for a in shown:
+        c = names.get(a["county_code"])
+        rt = "" if a["record_type"] == "*" else f" {a['record_type']}"
+        lines.append(f"  #{a['alert_id']} {a['county_code']} {c.name if c else ''} {a['business_date']} "
+                     f"{a['kind']}{rt} [{a['state']}, told: {LEVELS[a['level']]}, since {local(a['opened_at'])}]: "
+                     f"{a['summary'][:160]}")
+    lines.append(f"Resolved in the last 24 hours: {len(resolved)}")
+    for a in resolved[:50]:
+        lines.append(f"  #{a['alert_id']} {a['county_code']} {a['business_date']} {a['kind']}: {a['resolution']}")
+    if pending:
+        lines.append(f"Notifications not delivered yet (retried): {len(pending)}")
+        for p in pending[:20]:
+            lines.append(f"  {p['county_code']} to {p['recipient']} ({p['audience']}), {p['attempts']} attempt(s): "
+                         f"{p['last_error']}")
+    lines += ["Details: supervision alerts list --" + ("city " if level == "city" else "province ") + code,
+              "Scorecards: " + READER_SCORECARD.format("city_code" if level == "city" else "province_code", code)]
+    return digest_title(code, name, day, level), "\n".join(lines)

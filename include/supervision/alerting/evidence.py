@@ -1,0 +1,158 @@
+"""Gathering what the judge needs: the ledger, its quarantine, grants, history, and the drop folder right now.
+
+A handful of set-based queries per monitor run (not per county), all parameterized.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+
+from supervision.alerting.judge import Attempt, DropProbe, Evidence, Grant
+from supervision.alerting.kinds import KINDS
+from supervision.alerting.settings import AlertSettings
+from supervision.contract import RECORD_TYPES
+from supervision.registry import County
+from supervision.settings import TIMEZONE
+from supervision.sources.filedrop import FORMATS, UnsafePath, day_folder
+from supervision.warehouse.ddl import history_table
+
+log = logging.getLogger(__name__)
+TZ = ZoneInfo(TIMEZONE)
+ONGOING = [k for k, v in KINDS.items() if v.ongoing]
+
+_ATTEMPTS = """
+SELECT s.submission_id, s.county_code, s.record_type, s.business_date, s.status, s.file_sha256 IS NOT NULL,
+       s.superseded_by IS NULL, s.received_at, s.first_processed_at, s.source_file, s.rows_received, s.rows_loaded,
+       s.rows_quarantined, s.reason, s.validation_ref
+FROM ops.submission s
+WHERE s.county_code = ANY(%(codes)s) AND s.business_date = ANY(%(dates)s)"""
+
+# Per quarantined submission: rows that break a row rule, and rows per rule (whole-file rules included).
+_QUARANTINE = """
+WITH q AS (
+    SELECT submission_id, failed_rules FROM ops.quarantine WHERE submission_id = ANY(%(ids)s)
+)
+SELECT submission_id, NULL::text AS rule,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM unnest(failed_rules) r WHERE NOT starts_with(r, 'file.')))
+FROM q GROUP BY submission_id
+UNION ALL
+SELECT submission_id, r, count(*) FROM q CROSS JOIN LATERAL unnest(q.failed_rules) AS r GROUP BY submission_id, r"""
+
+_GRANTS = """
+SELECT exception_id, kind, county_code, record_type, date_from, date_to, deadline_until, extra_hours, approved_by,
+       reason
+FROM ops.submission_exception
+WHERE county_code = ANY(%(codes)s) AND granted_at <= %(now)s AND (revoked_at IS NULL OR revoked_at > %(now)s)
+  AND date_to >= %(lo)s AND date_from <= %(hi)s
+ORDER BY exception_id"""
+
+_VOLUMES = """
+SELECT county_code, record_type, business_date, rows_received FROM ops.submission_current
+WHERE county_code = ANY(%(codes)s) AND status IN ('loaded', 'loaded_with_quarantine')
+  AND business_date BETWEEN %(lo)s AND %(hi)s"""
+
+# Business dates on which a county's submission of this type brought at least one new version of a record.
+_CHANGES = sql.SQL("""
+SELECT s.county_code, s.business_date FROM ops.submission s
+WHERE s.county_code = ANY(%(codes)s) AND s.record_type = %(rt)s AND s.business_date BETWEEN %(lo)s AND %(hi)s
+  AND s.status IN ('loaded', 'loaded_with_quarantine')
+  AND EXISTS (SELECT 1 FROM {hist} h WHERE h.submission_id = s.submission_id)
+GROUP BY 1, 2""")
+
+
+def local_today(now: datetime) -> date:
+    return now.astimezone(TZ).date()
+
+
+def gather(conn: psycopg.Connection, counties: list[County], settings: AlertSettings, now: datetime, *,
+           drop_root: Path | None, full_registry: bool = True, since: date | None = None) -> Evidence:
+    """Everything the judge looks at, as of ``now``. ``since`` widens the verdict window (back-fills scorecards)."""
+    codes = [c.code for c in counties]
+    today = local_today(now)
+    lookback = {today - timedelta(days=i) for i in range(settings.lookback_days + 1)}
+    open_dates = {d for (d,) in conn.execute(
+        "SELECT DISTINCT business_date FROM ops.alert WHERE state <> 'resolved' AND NOT (kind = ANY(%s))"
+        " AND (county_code = ANY(%s) OR county_code IS NULL)", (ONGOING, codes))}
+    start = min([today - timedelta(days=settings.chronic_n + 7), *lookback, *([since] if since else [])])
+    dates = sorted({start + timedelta(days=i) for i in range((today - start).days + 1)} | open_dates)
+    first_seen = dict(conn.execute(
+        "SELECT county_code, min(business_date) FROM ops.submission WHERE county_code = ANY(%s) GROUP BY 1",
+        (codes,)).fetchall())
+    (system_start,) = conn.execute("SELECT min(business_date) FROM ops.submission").fetchone()
+    ev = Evidence(now=now, dates=dates, alert_dates=lookback | open_dates, first_seen=first_seen,
+                  system_start=system_start, full_registry=full_registry)
+    ev.attempts = _attempts(conn, codes, dates)
+    ev.grants = [Grant(*row[:7], float(row[7]) if row[7] is not None else None, *row[8:]) for row in conn.execute(
+        _GRANTS, {"codes": codes, "now": now, "lo": dates[0], "hi": dates[-1]})]
+    stale_span = max(settings.stale_days.values())
+    lo = min(dates[0] - timedelta(days=settings.volume.history_days), today - timedelta(days=stale_span))
+    volumes: dict = defaultdict(dict)
+    for county, rt, d, rows in conn.execute(_VOLUMES, {"codes": codes, "lo": lo, "hi": today}):
+        volumes[(county, rt)][d] = rows
+    ev.volumes = dict(volumes)
+    changes: dict = defaultdict(dict)
+    for rt, spec in RECORD_TYPES.items():
+        query = _CHANGES.format(hist=sql.Identifier("core", history_table(spec)))
+        for county, d in conn.execute(query, {"codes": codes, "rt": rt, "lo": lo, "hi": today}):
+            changes[(county, rt)][d] = 1
+    ev.changes = dict(changes)
+    if drop_root is not None:
+        ev.probes = probe_drop_folder(drop_root, [c for c in counties if c.transport == "file_drop"],
+                                      [d for d in dates])
+    return ev
+
+
+def _attempts(conn: psycopg.Connection, codes: list[str], dates: list[date]) -> dict[tuple[str, date], list[Attempt]]:
+    rows = conn.execute(_ATTEMPTS, {"codes": codes, "dates": dates}).fetchall()
+    quarantined = [r[0] for r in rows if r[4] in ("rejected", "loaded_with_quarantine")]
+    bad: dict[int, int] = {}
+    rules: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    if quarantined:
+        for sid, rule, n in conn.execute(_QUARANTINE, {"ids": quarantined}):
+            if rule is None:
+                bad[sid] = n
+            else:
+                rules[sid].append((rule, n))
+    out: dict[tuple[str, date], list[Attempt]] = defaultdict(list)
+    for r in rows:
+        sid = r[0]
+        ranked = tuple(sorted(rules.get(sid, []), key=lambda x: (-x[1], x[0])))
+        out[(r[1], r[3])].append(Attempt(*r, bad_rows=bad.get(sid, 0), rules=ranked))
+    return dict(out)
+
+
+def probe_drop_folder(drop_root: Path, counties: list[County], dates: list[date]) -> dict[tuple[str, date], DropProbe]:
+    """For each file-drop county and date: does the day folder exist, and which record-type files are in it."""
+    root = Path(drop_root)
+    if not root.is_dir():
+        log.warning("drop folder %s does not exist: lateness of file-drop counties is judged from the ledger only",
+                    root)
+        return {}
+    out = {}
+    for county in counties:
+        if not (root / county.code).is_dir():
+            out.update({(county.code, d): DropProbe(False) for d in dates})
+            continue
+        for d in dates:
+            try:
+                folder = day_folder(root, county.code, d)
+            except UnsafePath:
+                continue
+            if not folder.is_dir():
+                out[(county.code, d)] = DropProbe(False)
+                continue
+            files = {}
+            for entry in folder.iterdir():
+                stem, _, ext = entry.name.partition(".")
+                if stem in RECORD_TYPES and ext.lower() in FORMATS and entry.is_file():
+                    ts = datetime.fromtimestamp(entry.stat().st_mtime, tz=TZ)
+                    files[stem] = min(files.get(stem, ts), ts)
+            out[(county.code, d)] = DropProbe(True, files)
+    return out

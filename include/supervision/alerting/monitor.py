@@ -1,0 +1,107 @@
+"""The submission monitor's steps, as plain functions (the DAG's tasks and ``supervision alerts monitor`` call them).
+
+    judge_step    gather evidence -> judge -> open / update / resolve alerts, save verdicts
+    digest_step   plan the morning digests (after digest_time, once a day)
+    deliver_step  escalate -> plan notifications -> send what is pending (retrying failed channels)
+
+Every step takes ``now`` (default: the current time): tests and re-plays run under a controlled clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from supervision import settings as project_settings
+from supervision.alerting.digest import plan_digests
+from supervision.alerting.evidence import gather
+from supervision.alerting.judge import judge
+from supervision.alerting.lifecycle import apply_judgement
+from supervision.alerting.notify import Sender, escalate, plan_alert_notifications, send_pending
+from supervision.registry import County, Registry, load_registry
+from supervision.warehouse.connection import connect
+from supervision.warehouse.migrate import prepare_warehouse
+
+log = logging.getLogger(__name__)
+TZ = ZoneInfo(project_settings.TIMEZONE)
+
+
+def parse_now(value: str | datetime | None) -> datetime:
+    """An aware datetime: the given one (ISO 8601 with offset; a naive one is read as Asia/Shanghai) or now."""
+    if value is None or value == "":
+        return datetime.now(TZ)
+    ts = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return ts if ts.tzinfo else ts.replace(tzinfo=TZ)
+
+
+def _registry(registry: str | Path | Registry | None) -> Registry:
+    return registry if isinstance(registry, Registry) else load_registry(registry)
+
+
+def _scope(reg: Registry, counties: list[str] | None) -> tuple[list[County], bool]:
+    if not counties:
+        return list(reg.counties), True
+    unknown = sorted(set(counties) - set(reg.codes))
+    if unknown:
+        raise KeyError(f"counties not in registry {reg.path}: {', '.join(unknown)}")
+    return [c for c in reg.counties if c.code in counties], False
+
+
+def judge_step(now: str | datetime | None = None, registry: str | Path | Registry | None = None,
+               counties: list[str] | None = None, drop_root: str | Path | None = None, url: str | None = None,
+               since: date | None = None) -> dict:
+    now = parse_now(now)
+    reg = _registry(registry)
+    scope, full = _scope(reg, counties)
+    root = Path(drop_root) if drop_root else project_settings.drop_root()
+    with connect(url, autocommit=True) as conn:
+        prepare_warehouse(conn)
+        ev = gather(conn, scope, reg.alerting, now, drop_root=root, full_registry=full, since=since)
+        judgement = judge(scope, reg.alerting, ev)
+        result = apply_judgement(conn, judgement, {c.code: c for c in scope})
+    kinds: dict[str, int] = {}
+    for f in judgement.findings:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    out = {"now": now.isoformat(), "counties": len(scope), "dates": [str(ev.dates[0]), str(ev.dates[-1])],
+           "problems_found": kinds, **result.to_dict()}
+    log.info("monitor judged %d counties at %s: %s", len(scope), now.isoformat(), out)
+    return out
+
+
+def digest_step(now: str | datetime | None = None, registry: str | Path | Registry | None = None,
+                counties: list[str] | None = None, url: str | None = None) -> dict:
+    now = parse_now(now)
+    reg = _registry(registry)
+    scope, _ = _scope(reg, counties)
+    with connect(url, autocommit=True) as conn:
+        planned = plan_digests(conn, scope, reg.alerting, now)
+    return {"digests_planned": planned}
+
+
+def deliver_step(now: str | datetime | None = None, registry: str | Path | Registry | None = None,
+                 counties: list[str] | None = None, url: str | None = None, sender: Sender | None = None,
+                 send: bool = True) -> dict:
+    now = parse_now(now)
+    reg = _registry(registry)
+    scope, full = _scope(reg, counties)
+    by_code = {c.code: c for c in scope}
+    with connect(url, autocommit=True) as conn:
+        escalated = escalate(conn, by_code, reg.alerting, now)
+        planned = plan_alert_notifications(conn, by_code, reg.alerting, now, include_pipeline=full)
+        result = send_pending(conn, reg.alerting, now, sender=sender) if send else None
+    out = {"escalated": len(escalated), "planned": planned, **(result.to_dict() if result else {"sent": 0})}
+    log.info("delivery at %s: %s", now.isoformat(), out)
+    return out
+
+
+def run_monitor(now: str | datetime | None = None, registry: str | Path | Registry | None = None,
+                counties: list[str] | None = None, drop_root: str | Path | None = None, url: str | None = None,
+                sender: Sender | None = None, send: bool = True, since: date | None = None) -> dict:
+    """All three steps, as one monitor run of the DAG does them."""
+    now = parse_now(now)
+    reg = _registry(registry)
+    return {"judge": judge_step(now, reg, counties, drop_root, url, since),
+            "digest": digest_step(now, reg, counties, url),
+            "deliver": deliver_step(now, reg, counties, url, sender, send)}
