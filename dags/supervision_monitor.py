@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import MultipleCronTriggerTimetable
+from supervision.alerting.assets import LEDGER
 from supervision.alerting.callbacks import task_failure_callback
 
 TZ = "Asia/Shanghai"
-LEDGER = Asset(name="supervision_ledger", uri="postgres://warehouse:5432/supervision/ops/submission")
 
 
 def _params() -> dict:

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
+from supervision.alerting.assets import LEDGER
+from supervision.alerting.callbacks import task_failure_callback
 
 TZ = "Asia/Shanghai"
 
@@ -30,7 +32,8 @@ TZ = "Asia/Shanghai"
     max_active_runs=1,
     doc_md=__doc__,
     tags=["supervision", "nightly"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0,
+                  "on_failure_callback": task_failure_callback},  # tells the data engineers (docs/alerting.md)
     params={
         "business_date": Param(None, type=["null", "string"], format="date",
                                description="YYYY-MM-DD; default: the Asia/Shanghai day before the run"),
@@ -58,7 +61,7 @@ def supervision_nightly():
         ctx["shard_label"] = ",".join(shard["counties"])  # shown as the map index in the UI
         return run_shard(shard, run_id=ctx["run_id"])
 
-    @task(trigger_rule="all_done", retries=0)  # a reconciliation failure is deterministic: never retry it
+    @task(trigger_rule="all_done", retries=0, outlets=[LEDGER])  # reconciliation failure is deterministic: no retry
     def summarize(shards: list[dict]) -> dict:
         from supervision.nightly import summarize as summarize_run
 
