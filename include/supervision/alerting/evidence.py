@@ -76,18 +76,19 @@ def gather(conn: psycopg.Connection, counties: list[County], settings: AlertSett
     """Everything the judge looks at, as of ``now``. ``since`` widens the verdict window (back-fills scorecards)."""
     codes = [c.code for c in counties]
     today = local_today(now)
-    lookback = {today - timedelta(days=i) for i in range(settings.lookback_days + 1)}
     open_dates = {d for (d,) in conn.execute(
         "SELECT DISTINCT business_date FROM ops.alert WHERE state <> 'resolved' AND NOT (kind = ANY(%s))"
         " AND (county_code = ANY(%s) OR county_code IS NULL)", (ONGOING, codes))}
-    start = min([today - timedelta(days=settings.chronic_n + 7), *lookback, *([since] if since else [])])
+    # Deadlines are at most a few days after their date (more with deadline_on_rest_days over a long holiday).
+    span = max(settings.chronic_n, settings.lookback_days) + 10
+    start = min([today - timedelta(days=span), *([since] if since else [])])
     dates = sorted({start + timedelta(days=i) for i in range((today - start).days + 1)} | open_dates)
     first_seen = dict(conn.execute(
         "SELECT county_code, min(business_date) FROM ops.submission WHERE county_code = ANY(%s) GROUP BY 1",
         (codes,)).fetchall())
     (system_start,) = conn.execute("SELECT min(business_date) FROM ops.submission").fetchone()
-    ev = Evidence(now=now, dates=dates, alert_dates=lookback | open_dates, first_seen=first_seen,
-                  system_start=system_start, full_registry=full_registry)
+    ev = Evidence(now=now, dates=dates, alert_dates=open_dates, first_seen=first_seen, system_start=system_start,
+                  full_registry=full_registry, lookback=timedelta(days=settings.lookback_days))
     ev.attempts = _attempts(conn, codes, dates)
     ev.grants = [Grant(*row[:7], float(row[7]) if row[7] is not None else None, *row[8:]) for row in conn.execute(
         _GRANTS, {"codes": codes, "now": now, "lo": dates[0], "hi": dates[-1]})]

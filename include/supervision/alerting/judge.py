@@ -111,7 +111,7 @@ class Grant:
 class Evidence:
     now: datetime
     dates: list[date]  # business dates judged (verdicts), ascending
-    alert_dates: set[date]  # business dates for per-date alerts: the look-back window and dates of open alerts
+    alert_dates: set[date]  # business dates of unresolved alerts: always judged for per-date alerts
     first_seen: dict[str, date]  # county -> first business date in the ledger (judged from then on)
     system_start: date | None  # first business date in the ledger at all
     attempts: dict[tuple[str, date], list[Attempt]] = field(default_factory=dict)
@@ -120,6 +120,11 @@ class Evidence:
     volumes: dict[tuple[str, str], dict[date, int]] = field(default_factory=dict)  # rows received, loaded files
     changes: dict[tuple[str, str], dict[date, int]] = field(default_factory=dict)  # new versions in core history
     full_registry: bool = True  # judged every county of the registry (pipeline_late needs that)
+    lookback: timedelta = timedelta(days=3)  # per-date alerts for dates whose deadline is at most this old
+
+    def alertable(self, business_date: date, due: datetime) -> bool:
+        """Per-date alerts are raised for recent deadlines (and kept up to date for unresolved alerts)."""
+        return business_date in self.alert_dates or self.now - due <= self.lookback
 
 
 # ---------------------------------------------------------------------------------------------- outputs
@@ -265,7 +270,7 @@ def judge(counties: list[County], settings: AlertSettings, ev: Evidence) -> Judg
                 if not day.exempt:
                     county_late[d] = not (day.first_arrival and day.first_arrival <= due)
             verdicts += _verdicts(day, ev)
-            if d in ev.alert_dates:
+            if ev.alertable(d, due):
                 findings += _day_findings(day, settings, ev)
         if last_judged:
             findings += _chronic(county, settings, county_late, last_judged)
@@ -338,7 +343,7 @@ def _day_findings(day: _Day, settings: AlertSettings, ev: Evidence) -> list[Find
             continue
         due, ext = due_at(c, rt, d, ev.grants)
         cur = day.current(rt)
-        if now >= due and day.received_any and rt not in day.arrivals:
+        if now >= due and day.received_any and rt not in day.arrivals and not (cur and cur.status == "failed"):
             out.append(Finding(
                 "missing", c.code, rt, d, "not received",
                 f"no {rt} ({RECORD_TYPES[rt].zh}) file for business date {d} by the deadline {local(due)}, "
@@ -470,9 +475,9 @@ def _pipeline_late(counties: list[County], settings: AlertSettings, ev: Evidence
     out = []
     if ev.system_start is None:
         return out
-    for d in sorted(ev.alert_dates):
+    for d in ev.dates:
         due = pipeline_due(d, settings)
-        if d < ev.system_start or ev.now < due:
+        if d < ev.system_start or ev.now < due or not ev.alertable(d, due):
             continue
         unrecorded = [c.code for c in counties
                       if {a.record_type for a in ev.attempts.get((c.code, d), [])} < set(RECORD_TYPES)]
