@@ -35,6 +35,8 @@ class Field:
     max_length: int | None = None
     # For PARTY_ID: the enum field that says whether the id is a ric (person) or uscc (organization).
     kind_field: str | None = None
+    # For a related_* id: the record type it points to (same county); a dangling id is a warning.
+    references: str | None = None
     doc: str = ""
 
     @property
@@ -164,7 +166,7 @@ RECONSIDERATION = RecordType(
         Field("procedure", ENUM, "审理程序", required=True, enum=("normal", "simplified")),
         Field("extended", BOOL, "延期", required=True),
         Field("outcome", ENUM, "复议结果", required=True, enum=RECONSIDERATION_OUTCOMES),
-        Field("related_enforcement_id", TEXT, "关联执法案件", max_length=64),
+        Field("related_enforcement_id", TEXT, "关联执法案件", max_length=64, references="enforcement_cases"),
     ),
     rules=(
         Rule("accepted_not_before_received", "date_order", ("received_date", "accepted_date"),
@@ -189,8 +191,8 @@ LITIGATION = RecordType(
         Field("head_appeared", BOOL, "负责人出庭", required=True),
         Field("judgment_date", DATE, "裁判日期"),
         Field("outcome", ENUM, "诉讼结果", required=True, enum=LITIGATION_OUTCOMES),
-        Field("related_reconsideration_id", TEXT, "关联复议案件", max_length=64),
-        Field("related_enforcement_id", TEXT, "关联执法案件", max_length=64),
+        Field("related_reconsideration_id", TEXT, "关联复议案件", max_length=64, references="reconsideration_cases"),
+        Field("related_enforcement_id", TEXT, "关联执法案件", max_length=64, references="enforcement_cases"),
         Field("judicial_suggestion", BOOL, "司法建议/检察建议", required=True),
         Field("suggestion_replied_date", DATE, "建议回复日期"),
     ),

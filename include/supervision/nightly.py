@@ -88,6 +88,12 @@ def summarize(shards: list[dict]) -> dict:
     day = shards[0]["business_date"]
     report = reconcile(date.fromisoformat(day), [c for s in shards for c in s["counties"]])
     print(render_report(report))
+    try:  # the ledger's validation_ref links point into these pages
+        from supervision.validation import build_data_docs
+
+        print(f"Great Expectations Data Docs: {build_data_docs()}")
+    except Exception:  # docs are for reading; a rendering problem must not fail a reconciled night
+        log.exception("building Data Docs failed")
     if not report.ok:
         raise RuntimeError(f"reconciliation failed for {day}: {len(report.problems)} problem(s); "
                            "see the table above and `supervision reconcile --date` for details")

@@ -11,11 +11,12 @@ import hashlib
 import json
 import logging
 import traceback
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date
 from pathlib import Path
 
 import pandas as pd
+from psycopg import sql
 
 from supervision import settings
 from supervision.contract import RECORD_TYPES, RecordType
@@ -25,7 +26,12 @@ from supervision.sources import RawBatch
 from supervision.sources.filedrop import DayDrop, UnreadableFile, UnsafePath, discover, read_file
 from supervision.validation import SchemaDrift, compute_rules, rule_specs, run_gx
 from supervision.warehouse.connection import connect
-from supervision.warehouse.ledger import record_submission, write_quarantine
+from supervision.warehouse.ledger import (
+    record_submission,
+    resolve_quarantine,
+    write_quarantine,
+    write_warnings,
+)
 from supervision.warehouse.load import load_records
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ class RunContext:
     validation_root: Path
     warehouse_url: str | None = None
     run_id: str | None = None
+    # record ids seen this night per (county, record type), valid or not: cross-record checks accept them
+    night_ids: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     @classmethod
     def default(cls, business_date: date, drop_root: Path | None = None, run_id: str | None = None,
@@ -138,6 +146,8 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
     ``batch_problem`` = (rule id, text) rejects the whole batch before validation (e.g. a damaged transfer).
     """
     where, rel, notes = _label(county), source_ref, list(notes or [])
+    if "record_id" in raw.frame:
+        ctx.night_ids.setdefault((county.code, rt.name), set()).update(raw.frame["record_id"].dropna())
     lake_path = land_raw(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
     base = dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                 source_kind=source_kind, source_file=rel, file_sha256=raw.sha256, file_format=raw.format,
@@ -149,13 +159,16 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
         reason = f"{where}: {rel} rejected: {text}. Re-send the file and its manifest line."
         return _reject_whole(county, rt, ctx, raw, rel, base, reason, {rule: text}, validation_ref=None)
     try:
-        checked = compute_rules(raw.frame, rt, county.code, ctx.business_date)
+        checked = compute_rules(raw.frame, rt, county.code, ctx.business_date, _known_ids(county, rt, raw, ctx))
     except SchemaDrift as e:
         reason = f"{where}: {rel} rejected: {e}. Send the columns of contract v1 ({rt.name})."
         return _reject_whole(county, rt, ctx, raw, rel, base, reason, {"file.schema": str(e)}, validation_ref=None)
 
-    gx_result = run_gx(checked, rt)
-    validation_ref = _write_validation(ctx, county.code, rt.name, raw.sha256, rel, gx_result)
+    # One GX run per received file (run name = county, date, type, content hash): a re-run rewrites the same result.
+    gx_result = run_gx(checked, rt, run_name=f"{county.code}-{ctx.business_date}-{rt.name}-{raw.sha256[:16]}",
+                       run_time=raw.received_at.astimezone(UTC))
+    _write_validation(ctx, county.code, rt.name, raw.sha256, rel, gx_result)
+    validation_ref = gx_result["data_docs_page"]
     failures = checked.failures()
     share = len(failures) / raw.rows if raw.rows else 0.0
     if failures and share > county.reject_threshold:
@@ -168,13 +181,19 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
 
     quarantine = _quarantine_rows(county, rt, ctx, raw, rel, failures)
     status = "loaded_with_quarantine" if failures else "loaded"
+    warnings = checked.warnings()
     findings = notes + ([f"{len(failures)} row(s) quarantined: " + _rule_summary(failures)] if failures else [])
+    findings += [f"{len(warnings)} warning(s): " + _rule_summary(warnings)] if warnings else []
     reason = f"{where}: {rel}: " + "; ".join(findings) if findings else None
     with connect(ctx.warehouse_url) as conn, conn.transaction():
         sid = record_submission(conn, **base, rows_loaded=raw.rows - len(failures), rows_quarantined=len(failures),
                                 status=status, reason=reason, validation_ref=validation_ref)
         write_quarantine(conn, sid, quarantine)
+        write_warnings(conn, sid, _warning_rows(county, rt, ctx, raw, rel, warnings))
         result = load_records(conn, rt, checked.valid_rows, sid)
+        resolved = resolve_quarantine(conn, sid, checked.valid_rows["record_id"].dropna().tolist())
+    if resolved:
+        log.info("%s %s: %d earlier quarantined row(s) resolved by this file", county.code, rt.name, resolved)
     log.info("%s %s: %d received, %d loaded (%d new, %d updated, %d unchanged), %d quarantined",
              county.code, rt.name, raw.rows, result.rows_in, result.inserted, result.updated, result.unchanged,
              len(failures))
@@ -258,6 +277,38 @@ def _quarantine_rows(county, rt, ctx, raw: RawBatch, rel: str, failures) -> list
                         source_file=rel, row_number=row, record_id=rec.get("record_id"), raw_row=rec,
                         failed_rules=rules, messages=messages))
     return out
+
+
+def _warning_rows(county, rt, ctx, raw: RawBatch, rel: str, warnings) -> list[dict]:
+    out = []
+    for pos, rules in warnings:
+        row = int(raw.frame["_row_number"].iat[pos])
+        for r in rules:
+            value = raw.frame[r.split(".")[0]].iat[pos]
+            record_id = raw.frame["record_id"].iat[pos]
+            out.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
+                            row_number=row, record_id=None if pd.isna(record_id) else str(record_id), rule=r,
+                            message=f"{_label(county)} file {rel} row {row}: {r}: {_describe(rt, r)} (got {value!r})"))
+    return out
+
+
+def _known_ids(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext) -> dict[str, set[str]]:
+    """For each record type this one references: the referenced ids that exist this night or in the warehouse."""
+    known: dict[str, set[str]] = {}
+    for f in rt.fields:
+        if not f.references or f.name not in raw.frame:
+            continue
+        wanted = set(raw.frame[f.name].dropna())
+        night = wanted & ctx.night_ids.get((county.code, f.references), set())
+        found: set[str] = set()
+        if wanted - night:
+            with connect(ctx.warehouse_url) as conn:
+                found = {r for (r,) in conn.execute(
+                    sql.SQL("SELECT record_id FROM {} WHERE county_code = %s AND record_id = ANY(%s)").format(
+                        sql.Identifier("core", RECORD_TYPES[f.references].table)),
+                    (county.code, list(wanted - night))).fetchall()}
+        known[f.references] = known.get(f.references, set()) | night | found
+    return known
 
 
 def _raw_records(frame: pd.DataFrame) -> list[dict]:

@@ -16,16 +16,19 @@ cross-field ``Rule.id``s of contract.py.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from supervision import divisions
+from supervision import divisions, settings
 from supervision.contract import (
     BOOL,
     BOOL_FALSE,
@@ -76,6 +79,7 @@ class RuleSpec:
     id: str
     field: str | None
     description: str
+    severity: str = "error"  # error: the row is quarantined; warning: the row loads, the finding is recorded
 
 
 def rule_specs(rt: RecordType) -> list[RuleSpec]:
@@ -114,6 +118,9 @@ def rule_specs(rt: RecordType) -> list[RuleSpec]:
         specs.append(RuleSpec("township_code.in_county", "township_code",
                               "township_code is a township of the submitting county"))
     specs.extend(RuleSpec(r.id, r.args[0], r.description) for r in rt.rules)
+    specs.extend(RuleSpec(f"{f.name}.exists", f.name, f"{f.name} names a {f.references} record of the same county "
+                          "(in the warehouse or the same night)", severity="warning")
+                 for f in rt.fields if f.references)
     return specs
 
 
@@ -141,21 +148,39 @@ class Checked:
 
     typed: pd.DataFrame  # contract fields in warehouse types + _source_row
     rules: pd.DataFrame  # one nullable-boolean column per rule id
-    failed: np.ndarray  # bool per row
+    failed: np.ndarray  # bool per row: breaks at least one error rule
+    warning_rules: tuple[str, ...] = ()
 
     @property
     def valid_rows(self) -> pd.DataFrame:
         return self.typed.loc[~self.failed]
 
+    def _broken(self, rule_ids: list[str], rows: np.ndarray) -> list[tuple[int, list[str]]]:
+        cols = np.array(rule_ids)
+        matrix = self.rules[rule_ids].eq(False).fillna(False).to_numpy(dtype=bool) if rule_ids else None
+        return [(int(i), cols[matrix[i]].tolist()) for i in rows] if rule_ids else []
+
     def failures(self) -> list[tuple[int, list[str]]]:
-        """(row position, [rule ids]) for every failing row."""
-        cols = np.array(self.rules.columns)
-        matrix = self.rules.eq(False).fillna(False).to_numpy(dtype=bool)
-        return [(int(i), cols[matrix[i]].tolist()) for i in np.flatnonzero(self.failed)]
+        """(row position, [error rule ids]) for every failing row: these rows go to quarantine."""
+        errors = [c for c in self.rules.columns if c not in self.warning_rules]
+        return self._broken(errors, np.flatnonzero(self.failed))
+
+    def warnings(self) -> list[tuple[int, list[str]]]:
+        """(row position, [warning rule ids]) for rows that load but carry a finding (e.g. a dangling related id)."""
+        rules = list(self.warning_rules)
+        if not rules:
+            return []
+        hit = self.rules[rules].eq(False).fillna(False).to_numpy(dtype=bool).any(axis=1)
+        return self._broken(rules, np.flatnonzero(hit))
 
 
-def compute_rules(raw: pd.DataFrame, rt: RecordType, county_code: str, business_date: date) -> Checked:
-    """Type the raw strings and evaluate every rule, vectorised. ``raw`` has the contract's columns."""
+def compute_rules(raw: pd.DataFrame, rt: RecordType, county_code: str, business_date: date,
+                  known_ids: dict[str, set[str]] | None = None) -> Checked:
+    """Type the raw strings and evaluate every rule, vectorised. ``raw`` has the contract's columns.
+
+    ``known_ids``: per referenced record type, the record ids of the county known in the warehouse or the same
+    night; without it the cross-record (warning) rules are not applicable.
+    """
     if len(raw) == 0 and not [c for c in raw.columns if not c.startswith("_")]:
         raw = pd.DataFrame({c: pd.Series(dtype="string") for c in ["_row_number", *rt.field_names]})  # JSON []
     check_schema(list(raw.columns), rt)
@@ -238,13 +263,21 @@ def compute_rules(raw: pd.DataFrame, rt: RecordType, county_code: str, business_
         rules["township_code.in_county"] = na_where(inside, ~fmt_ok["township_code"])
     for r in rt.rules:
         rules[r.id] = _cross_rule(r.kind, r.args, typed, fmt_ok, county_code, raw.index)
+    for f in rt.fields:
+        if f.references:
+            v = typed[f.name]
+            known = (known_ids or {}).get(f.references)
+            usable = v.notna() & (v.str.len() <= (f.max_length or 10**6)).fillna(False)
+            ok = v.isin(known).fillna(False) if known is not None else pd.Series(True, index=raw.index)
+            rules[f"{f.name}.exists"] = na_where(ok, ~usable if known is not None else pd.Series(True, index=raw.index))
 
     specs = rule_specs(rt)
     rule_frame = pd.DataFrame({s.id: rules[s.id] for s in specs}, index=raw.index)
-    failed = rule_frame.eq(False).fillna(False).to_numpy(dtype=bool).any(axis=1) if n else np.zeros(0, bool)
+    errors = [s.id for s in specs if s.severity == "error"]
+    failed = rule_frame[errors].eq(False).fillna(False).to_numpy(dtype=bool).any(axis=1) if n else np.zeros(0, bool)
     out = pd.DataFrame({name: typed[name] for name in rt.field_names}, index=raw.index)
     out["_source_row"] = raw["_row_number"].to_numpy() if "_row_number" in raw else np.arange(1, n + 1)
-    return Checked(out, rule_frame, failed)
+    return Checked(out, rule_frame, failed, tuple(s.id for s in specs if s.severity == "warning"))
 
 
 def _cross_rule(kind, args, typed, fmt_ok, county_code, index) -> pd.Series:
@@ -284,39 +317,90 @@ def _townships(county_code: str) -> frozenset[str]:
 # --- Great Expectations --------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _gx_context():
+def gx_root() -> Path:
+    """The Great Expectations project root: GX keeps suites, results and Data Docs in <data>/gx/."""
+    return settings.data_dir()
+
+
+@contextmanager
+def _gx_lock():
+    """Mapped tasks run in parallel processes that share one GX file project: set-up and docs are serialized."""
+    root = gx_root() / "gx"
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@lru_cache(maxsize=4)
+def _gx_context(root: str):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    with _gx_lock():
+        ctx = gx.get_context(mode="file", project_root_dir=root)
+        if ctx.variables.progress_bars != ProgressBarsConfig(globally=False):
+            ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+            ctx.variables.save()
     return ctx
 
 
 @lru_cache(maxsize=16)
-def validation_definition(rt: RecordType):
-    """The GX suite for a record type (one expectation per rule), cached per process."""
+def _validation_definition(rt: RecordType, root: str):
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    ctx = _gx_context()
-    asset = ctx.data_sources.add_or_update_pandas(f"county_files_{rt.name}").add_dataframe_asset(rt.name)
-    batch = asset.add_batch_definition_whole_dataframe(f"{rt.name}_file")
-    suite = gx.ExpectationSuite(name=f"{rt.name}_contract_v1", meta={"record_type": rt.name, "zh": rt.zh})
-    for spec in rule_specs(rt):
-        suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
-            column=RULE_PREFIX + spec.id, value_set=[True], description=spec.description,
-            meta={"rule": spec.id, "field": spec.field, "record_type": rt.name}))
-    suite = ctx.suites.add_or_update(suite)
-    return ctx.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"{rt.name}_file_validation", data=batch, suite=suite))
+    ctx = _gx_context(root)
+    with _gx_lock():
+        try:
+            datasource = ctx.data_sources.get("county_files")
+        except (KeyError, ValueError):
+            datasource = ctx.data_sources.add_pandas("county_files")
+        batch = _batch(_asset(datasource, rt.name), f"{rt.name}_file")
+        suite = gx.ExpectationSuite(name=f"{rt.name}_contract_v1", meta={"record_type": rt.name, "zh": rt.zh})
+        for spec in rule_specs(rt):
+            suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
+                column=RULE_PREFIX + spec.id, value_set=[True], description=spec.description,
+                severity="critical" if spec.severity == "error" else "warning",
+                meta={"rule": spec.id, "field": spec.field, "record_type": rt.name, "severity": spec.severity}))
+        suite = ctx.suites.add_or_update(suite)
+        return ctx.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"{rt.name}_file_validation", data=batch, suite=suite))
 
 
-def run_gx(checked: Checked, rt: RecordType) -> dict:
-    """Run the suite over the rule columns; return a compact, JSON-able result and cross-check the split."""
+def _asset(datasource, name: str):
+    try:
+        return datasource.get_asset(name)
+    except LookupError:
+        return datasource.add_dataframe_asset(name)
+
+
+def _batch(asset, name: str):
+    try:
+        return asset.get_batch_definition(name)
+    except (KeyError, LookupError, ValueError):
+        return asset.add_batch_definition_whole_dataframe(name)
+
+
+def validation_definition(rt: RecordType):
+    """The GX suite for a record type (one expectation per rule), cached per process."""
+    return _validation_definition(rt, str(gx_root()))
+
+
+def run_gx(checked: Checked, rt: RecordType, run_name: str | None = None, run_time: datetime | None = None) -> dict:
+    """Run the suite over the rule columns; return a compact, JSON-able result and cross-check the split.
+
+    The full GX result is kept in the GX project's validation store under ``run_name`` (one per county file,
+    so a re-run rewrites the same result) and rendered into Data Docs by :func:`build_data_docs`.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+
     frame = checked.rules.add_prefix(RULE_PREFIX)
-    res = validation_definition(rt).run(batch_parameters={"dataframe": frame},
+    run_id = RunIdentifier(run_name=run_name, run_time=run_time) if run_name else None
+    res = validation_definition(rt).run(batch_parameters={"dataframe": frame}, run_id=run_id,
                                         result_format={"result_format": "BASIC", "partial_unexpected_count": 5})
     per_rule = {}
     for r in res.results:
@@ -328,7 +412,20 @@ def run_gx(checked: Checked, rt: RecordType) -> dict:
         if count != ours:
             raise RuntimeError(f"GX counted {count} failures of {rule}, the split {ours}: refusing to load")
         per_rule[rule] = {"success": bool(r.success), "unexpected_count": count,
+                          "severity": r.expectation_config.meta.get("severity", "error"),
                           "element_count": int(r.result.get("element_count") or 0)}
-    return {"suite": f"{rt.name}_contract_v1", "success": bool(res.success),
+    rid = res.meta["run_id"]
+    page = (gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations" / f"{rt.name}_contract_v1"
+            / rid.run_name / rid.run_time.strftime("%Y%m%dT%H%M%S.%fZ") / f"county_files-{rt.name}.html"
+            ) if rid.run_name else None
+    return {"suite": f"{rt.name}_contract_v1", "success": bool(res.success), "data_docs_page": page and str(page),
             "statistics": {k: (float(v) if v is not None else None) for k, v in res.statistics.items()},
             "rules": per_rule}
+
+
+def build_data_docs() -> Path:
+    """Render Data Docs for every stored validation result; returns the site's index.html."""
+    ctx = _gx_context(str(gx_root()))
+    with _gx_lock():
+        ctx.build_data_docs()
+    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

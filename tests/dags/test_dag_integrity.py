@@ -72,7 +72,9 @@ def test_nightly_dag_shape(parsed):
     assert dag["tasks"] == ["load_shard", "prepare", "summarize"]
     assert dag["doc"], "each DAG carries its docstring as doc_md"
     assert dag["timetable"] == "CronTriggerTimetable" and "Shanghai" in dag["tz"]
-    assert all(r >= 1 for r in dag["retries"].values())
+    # loads retry (transient faults); the reconciliation summary does not (its failure is deterministic)
+    assert dag["retries"]["prepare"] >= 1 and dag["retries"]["load_shard"] >= 1
+    assert dag["retries"]["summarize"] == 0
 
 
 def test_parse_is_fast(parsed):

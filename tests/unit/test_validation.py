@@ -326,7 +326,7 @@ def test_table_covers_every_rule(rt):
     Field checks of the existing kinds get a generic bad row from the field's type; a new kind of check or a new
     cross-field rule needs a hand-written row in CROSS_FIELD.
     """
-    covered = {c.rule for c in CASES if c.rt == rt}
+    covered = {c.rule for c in CASES if c.rt == rt} | set(WARNING_RULES_TESTED.get(rt, ()))
     missing = [s.id for s in rule_specs(RECORD_TYPES[rt]) if s.id not in covered]
     assert not missing, f"no bad row for {rt} rule(s) {missing}: add one to the table in {__file__}"
     unknown = covered - {s.id for s in rule_specs(RECORD_TYPES[rt])}
@@ -585,3 +585,36 @@ def test_gx_skips_not_applicable_values(gx_batch):
     # element_count is the batch; NA (not applicable) never counts as unexpected
     assert {r["element_count"] for r in result["rules"].values()} == {len(checked.rules)}
     assert checked.rules["major_decision_needs_legal_review"].isna().sum() == 1  # row 6: is_major unreadable
+
+
+# --- cross-record checks: warnings, never quarantine -------------------------------------------------------
+
+WARNING_RULES_TESTED = {
+    "reconsideration_cases": ("related_enforcement_id.exists",),
+    "litigation_cases": ("related_reconsideration_id.exists", "related_enforcement_id.exists"),
+}
+
+
+@pytest.mark.parametrize("rt, field, target", [
+    ("reconsideration_cases", "related_enforcement_id", "enforcement_cases"),
+    ("litigation_cases", "related_reconsideration_id", "reconsideration_cases"),
+    ("litigation_cases", "related_enforcement_id", "enforcement_cases"),
+], ids=lambda v: str(v))
+def test_dangling_related_id_is_a_warning_not_an_error(rt, field, target):
+    others = {f.name: None for f in RECORD_TYPES[rt].fields if f.references and f.name != field}
+    rows = [row(rt, **others, **{field: "KNOWN-1"}), row(rt, record_id="R-2", **others, **{field: "NOWHERE-9"}),
+            row(rt, record_id="R-3", **others, **{field: None})]
+    raw = pd.DataFrame(rows, columns=RECORD_TYPES[rt].field_names, dtype="string")
+    raw.insert(0, "_row_number", range(1, len(rows) + 1))
+    known = {"enforcement_cases": {"KNOWN-1"}, "reconsideration_cases": {"KNOWN-1"}}
+    checked = compute_rules(raw, RECORD_TYPES[rt], COUNTY, BUSINESS_DATE, known)
+    assert checked.failures() == [], "a dangling reference never quarantines the row"
+    assert len(checked.valid_rows) == 3
+    assert checked.warnings() == [(1, [f"{field}.exists"])]
+    assert f"{field}.exists" in checked.warning_rules
+
+
+def test_related_id_rules_not_applicable_without_lookup():
+    rt = "reconsideration_cases"
+    checked = check(rt, [row(rt, related_enforcement_id="ANY-1")])
+    assert checked.warnings() == [] and checked.failures() == []

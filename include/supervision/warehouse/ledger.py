@@ -129,3 +129,33 @@ def _raw(raw) -> dict:
     if isinstance(raw, str):
         raw = json.loads(raw)
     return {str(k): None if _none(v) is None else str(v) for k, v in dict(raw).items()}
+
+
+def write_warnings(conn: psycopg.Connection, submission_id: int, rows: list[dict]) -> int:
+    """Replace the warnings of ``submission_id``: dicts with row_number, record_id, rule, message."""
+    with conn.transaction():
+        conn.execute("DELETE FROM ops.validation_warning WHERE submission_id = %s", (submission_id,))
+        if rows:
+            with conn.cursor().copy(
+                    "COPY ops.validation_warning (submission_id, county_code, record_type, business_date, row_number,"
+                    " record_id, rule, message) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row((submission_id, r["county_code"], r["record_type"], r["business_date"],
+                                    r.get("row_number"), r.get("record_id"), r["rule"], r["message"]))
+    return len(rows)
+
+
+def resolve_quarantine(conn: psycopg.Connection, submission_id: int, loaded_record_ids: list[str]) -> int:
+    """Mark as resolved the open quarantine rows of earlier submissions of the same county, type and date that
+    this submission fixes: a row whose record_id it loaded, or a whole-file entry (row_number NULL) now that a
+    readable file arrived. Rows are never deleted; re-running is a no-op (only open rows are touched)."""
+    cur = conn.execute(
+        """UPDATE ops.quarantine q SET resolved_at = now(), resolved_by_submission = %(sid)s
+             FROM ops.submission s, ops.submission me
+            WHERE me.submission_id = %(sid)s AND q.submission_id = s.submission_id
+              AND s.county_code = me.county_code AND s.record_type = me.record_type
+              AND s.business_date = me.business_date AND s.submission_id < me.submission_id
+              AND q.resolved_at IS NULL
+              AND (q.row_number IS NULL OR q.record_id = ANY(%(ids)s))""",
+        {"sid": submission_id, "ids": loaded_record_ids})
+    return cur.rowcount

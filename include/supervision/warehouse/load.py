@@ -105,7 +105,11 @@ def load_records(conn: psycopg.Connection, rt: RecordType, frame: pd.DataFrame, 
                 INSERT INTO {core} AS t ({target}) SELECT {target} FROM latest
                 ON CONFLICT (county_code, record_id) DO UPDATE SET ({target}, loaded_at) =
                     ({excluded}, excluded.loaded_at)
+                -- newest updated_at wins; on a tie, a later submission with other content (a corrected
+                -- re-send of the same day) replaces the earlier one; an identical version changes nothing
                 WHERE excluded.updated_at > t.updated_at
+                   OR (excluded.updated_at = t.updated_at AND excluded.row_hash <> t.row_hash
+                       AND excluded.submission_id > t.submission_id)
                 RETURNING (t.xmax = 0) AS inserted
             )
             SELECT (SELECT count(*) FROM latest), (SELECT count(*) FROM hist),

@@ -55,11 +55,20 @@ def test_same_key_twice_in_one_frame_newest_wins(warehouse, make_frame):
     assert core(warehouse, "status") == [("closed",)]
 
 
-def test_same_updated_at_never_overwrites_but_history_keeps_the_content(warehouse, make_frame):
+def test_same_updated_at_a_later_submission_corrects_an_earlier_one(warehouse, make_frame):
+    # A corrected re-send for the same day keeps updated_at but changes content: the later submission wins.
     load_records(warehouse, ENFORCEMENT, make_frame(ENFORCEMENT, 1, agency_name="甲"), 1)
     r = load_records(warehouse, ENFORCEMENT, make_frame(ENFORCEMENT, 1, agency_name="乙"), 2)
+    assert (r.updated, r.unchanged, r.history_added) == (1, 0, 1)
+    assert core(warehouse, "agency_name") == [("乙",)]
+
+
+def test_same_updated_at_an_earlier_submission_never_overwrites(warehouse, make_frame):
+    # Re-running an older submission after a correction must not bring the old content back.
+    load_records(warehouse, ENFORCEMENT, make_frame(ENFORCEMENT, 1, agency_name="乙"), 2)
+    r = load_records(warehouse, ENFORCEMENT, make_frame(ENFORCEMENT, 1, agency_name="甲"), 1)
     assert (r.updated, r.unchanged, r.history_added) == (0, 1, 1)
-    assert core(warehouse, "agency_name") == [("甲",)]
+    assert core(warehouse, "agency_name") == [("乙",)]
 
 
 def test_null_and_empty_string_stay_apart(warehouse, make_frame):
