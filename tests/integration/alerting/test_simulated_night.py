@@ -76,7 +76,7 @@ def test_simulated_night_alerts_escalation_and_resubmission(alert_db, sinks, tmp
     for code in codes:
         process_county(reg.county(code), ctx)
     expected = expected_alerts(report, strict)
-    assert {k for k, *_ in expected} == {"late", "missing", "rejected", "invalid"} and len(expected) == 8
+    assert {k for k, *_ in expected} == {"late", "missing", "rejected", "invalid"} and len(expected) == 9
 
     def run(hh: int, mm: int):  # the morning after the business date, Asia/Shanghai
         return run_monitor(at(2026, 11, 23, hh, mm), reg, codes, drop)
