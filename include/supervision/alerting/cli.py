@@ -20,11 +20,23 @@ import argparse
 import getpass
 import json
 from datetime import date
+from decimal import Decimal
 
 from psycopg.rows import dict_row
 
 from supervision.alerting.kinds import KINDS, LEVELS
 from supervision.contract import RECORD_TYPES
+
+
+def _json(value):
+    """json.dumps default: numbers from numeric columns stay numbers; dates and the rest become text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
+def _dump(rows) -> str:
+    return json.dumps(rows, ensure_ascii=False, default=_json, indent=1)
 
 
 def _date(s: str) -> date:
@@ -85,7 +97,7 @@ def cmd_list(args) -> int:
         r["level"] = LEVELS[r["level"]] if KINDS[r["kind"]].audience == "county" else "engineers"
         r["opened_at"] = r["opened_at"].astimezone().strftime("%m-%d %H:%M") if not args.json else r["opened_at"]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+        print(_dump(rows))
     else:
         _print_rows(rows, ["id", "state", "level", "kind", "county", "name", "type", "date", "opened_at",
                            "undelivered", "summary"])
@@ -107,8 +119,7 @@ def cmd_show(args) -> int:
 
     for n in notes:
         n["channel"] = redact(n["channel"])
-    print(json.dumps({"alert": alert, "events": events, "notifications": notes}, ensure_ascii=False, default=str,
-                     indent=1))
+    print(_dump({"alert": alert, "events": events, "notifications": notes}))
     return 0
 
 
@@ -168,7 +179,7 @@ def cmd_grants(args) -> int:
             " WHERE (%(county)s::text IS NULL OR county_code = %(county)s) AND (%(all)s OR revoked_at IS NULL)"
             " ORDER BY exception_id", {"county": args.county, "all": args.all}).fetchall()
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+        print(_dump(rows))
     else:
         _print_rows(rows, ["id", "kind", "county", "type", "date_from", "date_to", "deadline_until", "extra_hours",
                            "approved_by", "reason", "granted_by", "granted_at", "revoked_at"])
@@ -189,7 +200,7 @@ def cmd_monitor(args) -> int:
 
     counties = args.counties.split(",") if args.counties else None
     result = run_monitor(args.now, args.registry, counties, args.drop_root, send=not args.no_send, since=args.since)
-    print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    print(_dump(result))
     return 0
 
 
@@ -205,7 +216,7 @@ def cmd_scorecard(args) -> int:
                 sql.Identifier("marts", view), sql.Identifier(f"{args.level}_code")),
             {"month": args.month, "code": args.code}).fetchall()
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+        print(_dump(rows))
     else:
         name = f"{args.level}_name"
         _print_rows(rows, [f"{args.level}_code", name, "month", "business_days", "on_time_days", "valid_days",
