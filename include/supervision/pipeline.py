@@ -72,6 +72,10 @@ class RunContext:
 
 
 def process_county(county: County, ctx: RunContext) -> list[FileOutcome]:
+    if county.transport != "file_drop":  # HTTP API and database counties: pull, then ingest() (docs/sources.md)
+        from supervision.sources.dispatch import pull_county
+
+        return pull_county(county, ctx)
     outcomes = []
     try:
         day = discover(ctx.drop_root, county.code, ctx.business_date)

@@ -23,7 +23,7 @@ from supervision.landing import read_landed
 from supervision.warehouse.connection import connect
 
 STATUS_LABELS = {"loaded": "ok", "loaded_with_quarantine": "ok+q", "rejected": "REJECTED", "missing": "missing",
-                 "late": "late", "failed": "FAILED", None: "-"}
+                 "late": "late", "failed": "FAILED", "source_error": "SRC-ERR", None: "-"}
 
 
 @dataclass
