@@ -33,12 +33,17 @@ RETURNING submission_id""").format(
     excluded=sql.SQL(", ").join(sql.Identifier("excluded", c) for c in LEDGER_FIELDS if c not in _KEY),
 )
 
-# 'Nothing received' never supersedes a received file, only other 'nothing received' rows.
+# The file received last is current: recording a file (again) reinstates it, even if it had been superseded
+# (a county reverting to an earlier file), and supersedes whatever was current.
+_REINSTATE = """
+UPDATE ops.submission SET superseded_by = NULL
+WHERE submission_id = %(id)s AND %(file_sha256)s::text IS NOT NULL AND superseded_by IS NOT NULL"""
+# 'Nothing received' never supersedes a received file, only earlier 'nothing received' rows.
 _SUPERSEDE = """
 UPDATE ops.submission SET superseded_by = %(id)s
 WHERE county_code = %(county_code)s AND record_type = %(record_type)s AND business_date = %(business_date)s
-  AND submission_id < %(id)s AND superseded_by IS NULL
-  AND (%(file_sha256)s::text IS NOT NULL OR attempt_key = 'none')"""
+  AND submission_id <> %(id)s AND superseded_by IS NULL
+  AND (%(file_sha256)s::text IS NOT NULL OR (attempt_key = 'none' AND submission_id < %(id)s))"""
 # ... and a 'nothing received' row recorded while a file is current is superseded by that file at once.
 _SUPERSEDED_BY_FILE = """
 UPDATE ops.submission SET superseded_by = f.id
@@ -64,13 +69,15 @@ def record_submission(
 
     Earlier attempts (smaller ids, i.e. first processed before this one) for the same county, type and day
     that are still current get ``superseded_by`` = this id: a file arriving after a 'late' or 'missing' row
-    replaces it, a corrected file replaces the first one. Re-recording an attempt that was superseded
-    meanwhile leaves it superseded. 'Nothing received' never supersedes a received file (a re-run after
-    the file was cleaned away from the drop folder must not hide the load that happened).
+    replaces it, a corrected file replaces the first one. The file received last is current: recording a file
+    that had been superseded (a county reverting to its earlier file) makes it current again. 'Nothing
+    received' never supersedes a received file (a re-run after the file was cleaned away from the drop
+    folder must not hide the load that happened).
     """
     params = {k: v for k, v in locals().items() if k in LEDGER_FIELDS}
     with conn.transaction():
         (sid,) = conn.execute(_UPSERT, params).fetchone()
+        conn.execute(_REINSTATE, params | {"id": sid})
         conn.execute(_SUPERSEDE, params | {"id": sid})
         conn.execute(_SUPERSEDED_BY_FILE, params | {"id": sid})
     return sid

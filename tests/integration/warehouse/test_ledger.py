@@ -48,11 +48,14 @@ def test_file_after_late_supersedes_it_and_corrections_chain(warehouse):
     r = rows(warehouse)
     assert (r[late][2], r[first][2], r[second][2]) == (first, second, None)
     assert r[other_county][2] is None and r[other_day][2] is None
-    submit(warehouse, "aa")  # re-running the first file changes nothing
+    submit(warehouse, "bb")  # re-running the current file changes nothing
     assert {k: v[2] for k, v in rows(warehouse).items()} == {k: v[2] for k, v in r.items()}
-    current = warehouse.execute("SELECT submission_id FROM ops.submission_current "
-                                "WHERE county_code = '411002' AND business_date = %s", (DAY,)).fetchall()
-    assert current == [(second,)]
+    current = "SELECT submission_id FROM ops.submission_current WHERE county_code = '411002' AND business_date = %s"
+    assert warehouse.execute(current, (DAY,)).fetchall() == [(second,)]
+    # The file received last is current: a county that reverts to its first file makes it current again.
+    assert submit(warehouse, "aa") == first
+    assert warehouse.execute(current, (DAY,)).fetchall() == [(first,)]
+    assert rows(warehouse)[second][2] == first
 
 
 def test_nothing_received_never_hides_a_received_file(warehouse):
