@@ -188,7 +188,7 @@ def cmd_demo(args) -> int:
           f"      FROM ops.submission_current WHERE business_date = '{day}' ORDER BY 1, 2;\n"
           f"    SELECT county_code, source_file, row_number, failed_rules, messages[1] FROM ops.quarantine\n"
           f"      WHERE business_date = '{day}' ORDER BY 1, 2, 3;\n"
-          f"  validation results: {settings.data_dir() / 'validation' / day.isoformat()}\n"
+          f"  Great Expectations Data Docs: {settings.data_dir() / 'gx/uncommitted/data_docs/local_site/index.html'}\n"
           f"  raw landed Parquet: {settings.lake_root() / 'raw'}\n"
           "  Airflow UI: make ui   (then open supervision_nightly)")
     return 0 if (rc == 0 and report.ok) else 1
