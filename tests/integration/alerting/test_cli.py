@@ -15,9 +15,12 @@ D = date(2026, 11, 22)
 
 
 @pytest.fixture
-def setup(alert_db, sinks, tmp_path):
+def setup(alert_db, sinks, tmp_path, monkeypatch):
     smtp, hook = sinks
     reg = registry_file(tmp_path, smtp, hook, ["411002", "411003"])
+    # main() exports --registry / --drop-root to the environment (for Airflow's processes): undo it afterwards
+    monkeypatch.setenv("SUPERVISION_REGISTRY", str(reg))
+    monkeypatch.setenv("SUPERVISION_DROP_ROOT", str(tmp_path / "drop"))
     submit_day(alert_db, "411002", D, None, status="late")
     submit_day(alert_db, "411003", D, at(2026, 11, 23, 2, 0))
     drop = tmp_path / "drop"

@@ -20,6 +20,7 @@ from supervision.alerting.monitor import run_monitor
 from supervision.contract import RECORD_TYPES
 from supervision.pipeline import RunContext, process_county, process_file
 from supervision.registry import load_registry
+from supervision.settings import DEFAULT_REGISTRY
 from supervision.simulator import FaultProfile, simulate_night
 from supervision.sources.filedrop import discover
 
@@ -59,7 +60,7 @@ def messages_to(smtp, hook, code: str, email_counties: set[str]) -> list[str]:
 def test_simulated_night_alerts_escalation_and_resubmission(alert_db, sinks, tmp_path, monkeypatch):
     smtp, hook = sinks
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path / "data"))
-    henan = load_registry()
+    henan = load_registry(DEFAULT_REGISTRY)
     codes = [c.code for c in henan.counties if c.city_code == "4110"] + ["410102", "410103", "410104"]
     faults = FaultProfile.default(codes, SEED)
     drop = tmp_path / "drop"
