@@ -7,14 +7,17 @@
 writes ``<drop_root>/<county>/<date>/{manifest.json, <record_type>.csv|.xlsx|.json}`` and the truth
 (``SimulationReport``) to ``<drop_root>/_simulation/<date>.json``. Modules: ``records`` (volumes, record
 life cycles, re-sends), ``county`` (agencies, townships, file habits), ``people`` (names and identifiers),
-``faults`` (fault profile, rule catalogue, bad rows), ``writers``/``xlsx`` (file formats), ``night``.
+``faults`` (fault profile, rule catalogue, bad rows), ``writers``/``xlsx`` (file formats), ``night``; for
+HTTP API and database counties ``systems`` (``CountySystems``: ``api_server``, a local HTTP server, and
+``county_db``, the counties' own databases, with transport faults).
 """
 
 from supervision.simulator.faults import FAULTS, FaultProfile, bad_row_plan, rule_ids_for
 from supervision.simulator.night import TRUTH_DIR, simulate_night, simulate_nights
 from supervision.simulator.report import CountyTruth, FileTruth, SimulationReport
+from supervision.simulator.systems import SOURCE_FAULTS, CountySystems, SourceFaultProfile
 
 __all__ = [
-    "FAULTS", "TRUTH_DIR", "CountyTruth", "FaultProfile", "FileTruth", "SimulationReport", "bad_row_plan",
-    "rule_ids_for", "simulate_night", "simulate_nights",
+    "FAULTS", "SOURCE_FAULTS", "TRUTH_DIR", "CountySystems", "CountyTruth", "FaultProfile", "FileTruth",
+    "SimulationReport", "SourceFaultProfile", "bad_row_plan", "rule_ids_for", "simulate_night", "simulate_nights",
 ]

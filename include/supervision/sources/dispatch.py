@@ -172,8 +172,6 @@ def _window_notes(plan: st.Plan, day, kind: str) -> list[str]:
     if plan.start == "history":
         return [f"first {kind} pull of this county: continues from the newest record the warehouse already holds "
                 f"({plan.low.astimezone(st.TZ):%Y-%m-%d %H:%M})"]
-    if plan.start == "beginning":
-        return ["first pull of this county: everything its system holds up to the end of the date"]
     return []
 
 

@@ -34,6 +34,7 @@ from supervision.warehouse.ddl import CORE_SCHEMA
 
 TZ = ZoneInfo(TIMEZONE)
 LOADED = ("loaded", "loaded_with_quarantine")
+EXTRACT_LOCK = 0x53555058  # "SUPX": first key of the per-county-and-type advisory locks
 DEFAULT_SETTLE = timedelta(minutes=5)  # changes younger than this may still be in flight in the county system
 
 
@@ -191,5 +192,4 @@ def advance(conn: psycopg.Connection, *, county_code: str, record_type: str, to:
 
 def lock(conn: psycopg.Connection, county_code: str, record_type: str) -> None:
     """Serialise pulls of one county and record type (session advisory lock, released when ``conn`` closes)."""
-    conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0x5355505653524345))",
-                 (f"extract:{county_code}:{record_type}",))
+    conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (EXTRACT_LOCK, f"{county_code}:{record_type}"))
