@@ -11,7 +11,7 @@ Every key has a default, so a registry without the section works unchanged. Exam
       escalation: {city_after: 2h, province_after: 4h}
       pipeline_deadline: "08:00"       # the nightly run must have recorded every county by then (next day)
       digest_time: "08:30"             # morning digest per city and province
-      lookback_days: 3                 # business dates judged for per-date alerts
+      lookback_days: 3                 # per-date alerts for deadlines passed at most 3 days ago
       chronic_late: {k: 3, n: 10}      # late on k of the last n business dates
       stale_days: {default: 7, reconsideration_cases: 30, litigation_cases: 30, complaints: 14}
       volume: {history_days: 56, min_history: 5, ratio: 3, min_rows: 20, z: 4}
