@@ -1,6 +1,7 @@
 """`supervision`: the operators' command line.
 
-  supervision demo                      simulate a night (Xuchang + 20 Henan counties, with faults) and run it
+  supervision demo                      simulate a night (Xuchang + 20 Henan counties: file drops, APIs and
+                                        databases, with faults) and run it
   supervision simulate --date D         write a simulated night into the drop folder
   supervision run --date D              run the nightly DAG for a business date through Airflow
   supervision reconcile --date D        exit non-zero unless every received row is loaded or quarantined
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 from supervision import settings
 
 XUCHANG = "4110"
+DEMO_REGISTRY = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"  # file-drop, API and database counties
 
 
 def _date(s: str) -> date:
@@ -164,23 +166,36 @@ def demo_counties(registry, extra: int = 20) -> list[str]:
 def cmd_demo(args) -> int:
     from supervision.reconcile import reconcile, render_report
     from supervision.registry import load_registry
-    from supervision.simulator import FaultProfile, simulate_night
+    from supervision.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
     from supervision.warehouse import connection
 
     started = time.perf_counter()
-    reg = load_registry(args.registry)
+    reg = load_registry(args.registry or DEMO_REGISTRY)
     day = args.date or date(2026, 11, 22)
     drop = Path(args.drop_root or settings.drop_root())
     codes = demo_counties(reg)
-    print(f"[1/4] simulating {day} for {len(codes)} counties (Xuchang's 7 + {len(codes) - 7} more) into {drop}")
-    simulate_night(reg, day, drop, seed=args.seed, faults=FaultProfile.default(codes, args.seed), counties=codes)
-    print("[2/4] starting the warehouse: " + connection.redacted(connection.start_embedded(keep_running=True)
-                                                                 if not os.environ.get("SUPERVISION_WAREHOUSE_URL")
-                                                                 else connection.warehouse_url()))
-    print("[3/4] running the nightly DAG through Airflow (airflow dags test supervision_nightly) ...")
-    rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
+    files = [c for c in codes if reg.county(c).transport == "file_drop"]
+    pulls = [c for c in codes if c not in files]
+    print(f"[1/5] simulating {day} for {len(codes)} counties (Xuchang's 7 + {len(codes) - 7} more): {len(files)} drop "
+          f"files into {drop}")
+    simulate_night(reg, day, drop, seed=args.seed, faults=FaultProfile.default(files, args.seed), counties=files)
+    # API and database counties: their systems run in this process for the whole Airflow run (docs/sources.md).
+    with CountySystems(reg, settings.data_dir() / "county_systems", seed=args.seed, counties=pulls) as systems:
+        systems.reset()
+        faults = SourceFaultProfile.default(reg, pulls, args.seed)
+        systems.simulate_night(day, faults=faults)
+        os.environ.update(systems.env())  # the counties' Airflow connections (tokens, database URLs), this run only
+        apis = sum(reg.county(c).transport == "http_api" for c in pulls)
+        print(f"[2/5] county systems up: {apis} APIs on {systems.api.base_url}, {len(pulls) - apis} SQLite databases "
+              f"under {systems.root / 'db'}; faults: "
+              + (", ".join(f"{c}={f}" for c, f in faults.to_dict().items()) or "none"))
+        print("[3/5] starting the warehouse: " + connection.redacted(connection.start_embedded(keep_running=True)
+                                                                     if not os.environ.get("SUPERVISION_WAREHOUSE_URL")
+                                                                     else connection.warehouse_url()))
+        print("[4/5] running the nightly DAG through Airflow (airflow dags test supervision_nightly) ...")
+        rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
     report = reconcile(day, codes)
-    print("[4/4] results\n" + render_report(report))
+    print("[5/5] results\n" + render_report(report))
     print(f"\nDemo finished in {time.perf_counter() - started:.0f}s (Airflow run exit code {rc}).")
     print("Where to look next:\n"  # noqa: S608 - text for the operator, not a query we run
           "  psql \"$(.venv/bin/supervision db url)\"   then e.g.\n"

@@ -302,6 +302,8 @@ class HttpApiSource:
                         f"{url}: inconsistent page sequence: the total changed from {total} to {page_total} at "
                         f"{label} (records changed while we paged)")
             for it in items:
+                if it.get(id_field) is None:
+                    continue  # a record without its id: validation's business (record_id.required)
                 key = (json.dumps(it.get(id_field), ensure_ascii=False), json.dumps(it.get(upd_field)))
                 if key in seen_keys and seen_keys[key] != pages:
                     raise PageSequenceError(
