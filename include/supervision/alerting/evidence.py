@@ -105,8 +105,7 @@ def gather(conn: psycopg.Connection, counties: list[County], settings: AlertSett
             changes[(county, rt)][d] = 1
     ev.changes = dict(changes)
     if drop_root is not None:
-        ev.probes = probe_drop_folder(drop_root, [c for c in counties if c.transport == "file_drop"],
-                                      [d for d in dates])
+        ev.probes = probe_drop_folder(drop_root, [c for c in counties if c.transport == "file_drop"], dates)
     return ev
 
 

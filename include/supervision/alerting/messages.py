@@ -21,6 +21,14 @@ DETAIL_LINES = (  # details keys shown in messages, in this order
     ("drop_folder", "drop folder"),
     ("deadline", "deadline"),
 )
+CLOSES = {
+    "late": "when the county's files have arrived.",
+    "missing": "when the file has arrived.",
+    "stale_source": "when changed records arrive.",
+    "chronic_late": "when the county is late on fewer days of the window than the threshold.",
+    "pipeline_late": "when the nightly run has recorded every county.",
+    "pipeline_failed": "when a re-run records the file without a pipeline error.",
+}
 ESCALATION = {
     "city": "escalated to the city supervisor (市级): still unresolved {age} after it was raised",
     "province": "escalated to the province supervisor (省级): still unresolved {age} after it was raised",
@@ -75,7 +83,7 @@ def alert_body(alert: dict, county: County | None, audience: str, now: datetime,
         f"  list:        supervision alerts list --county {alert['county_code']}" if alert["county_code"] else
         "  list:        supervision alerts list --kind " + k.name,
         f"  acknowledge: supervision alerts ack {alert['alert_id']} --by <your name>",
-        "It is closed automatically when a valid re-submission has been loaded.",
+        "It is closed automatically " + CLOSES.get(k.name, "when a valid re-submission has been loaded."),
     ]
     return "\n".join(lines)
 
