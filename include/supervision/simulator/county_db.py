@@ -74,7 +74,7 @@ class OutageProxy:
     def down(self) -> None:
         srv, self._server = self._server, None
         if srv is not None:
-            srv.close()
+            _close(srv)  # shutdown wakes the thread blocked in accept(); close alone would leave it listening
         with self._lock:
             for s in list(self._open):
                 _close(s)

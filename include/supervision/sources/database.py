@@ -38,7 +38,7 @@ from sqlalchemy import MetaData, Table, create_engine, event, exc, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from supervision.contract import BOOL, DATE, MONEY, RECORD_TYPES, TIMESTAMP, RecordType
+from supervision.contract import BOOL, DATE, MONEY, RECORD_TYPES, RecordType
 from supervision.registry import County
 from supervision.settings import TIMEZONE
 from supervision.sources.common import (
@@ -285,8 +285,8 @@ class DatabaseSource:
         if isinstance(v, datetime):
             if ftype == DATE:
                 return v.date().isoformat()
-            ts = v if v.tzinfo else v.replace(tzinfo=self.tz)
-            return ts.isoformat() if ftype == TIMESTAMP else ts.isoformat()
+            ts = v.astimezone(self.tz) if v.tzinfo else v.replace(tzinfo=self.tz)
+            return ts.isoformat()
         if isinstance(v, date):
             return v.isoformat()
         if isinstance(v, Decimal):
