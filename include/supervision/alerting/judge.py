@@ -28,6 +28,10 @@ TZ = ZoneInfo(TIMEZONE)
 LOADED = ("loaded", "loaded_with_quarantine")
 THRESHOLD_RULE = "file.reject_threshold"
 # Queries quoted in messages for the reader (codes and ids come from the registry and the ledger).
+PULL_FIX = ("make the county system ({transport}) answer again (service up, network, credentials: the ledger reason "
+            "says what failed); the next nightly pull catches up from its watermark.")
+PULL_REJECTED_FIX = ("fix what the county system ({transport}) returns for this record type (the ledger reason and "
+                     "the kept response say what was wrong); the next nightly pull fetches it again.")
 READER_LEDGER_ROW = "SELECT * FROM ops.submission WHERE submission_id = {};"
 READER_QUARANTINE = ("SELECT row_number, record_id, failed_rules, messages FROM ops.quarantine "
                      "WHERE submission_id = {} ORDER BY row_number;")
@@ -295,7 +299,7 @@ def _verdicts(day: _Day, ev: Evidence) -> list[Verdict]:
         elif arrived:
             status = "awaiting_load"  # in the drop folder, not loaded yet
         else:
-            status = cur.status if cur and cur.status in ("rejected", "failed") else "not_received"
+            status = cur.status if cur and cur.status in ("rejected", "failed", "source_error") else "not_received"
         valid = bool(cur and cur.status in LOADED and not _over_threshold(cur, day.county))
         out.append(Verdict(day.county.code, rt, day.business_date, due, arrived, bool(arrived and arrived <= due),
                            status, valid, exemption(day.county.code, rt, day.business_date, ev.grants) is not None))
@@ -328,15 +332,19 @@ def _day_findings(day: _Day, settings: AlertSettings, ev: Evidence) -> list[Find
     c, d, now = day.county, day.business_date, ev.now
     out: list[Finding] = []
     folder = f"{c.code}/{d.isoformat()}/"
+    pull = c.transport != "file_drop"
     if not day.exempt and now >= day.due and day.looked and not day.received_any:
         ext = f" (extended: {day.extension.describe()})" if day.extension else ""
+        errors = [a for a in day.attempts if a.current and a.status == "source_error"]
+        why = f"; the county system could not be read: {errors[0].reason}" if errors else ""
         out.append(Finding(
             "late", c.code, COUNTY_WIDE, d, "nothing received",
-            f"nothing received for business date {d} by the deadline {local(day.due)} Asia/Shanghai{ext}",
-            (f"send the day's files now: {folder}manifest.json and one file per record type ("
+            f"nothing received for business date {d} by the deadline {local(day.due)} Asia/Shanghai{ext}{why}",
+            (PULL_FIX.format(transport=c.transport) if pull else
+             f"send the day's files now: {folder}manifest.json and one file per record type ("
              + ", ".join(RECORD_TYPES) + "); a type with nothing to report is a file with just the header line. "
              "They are loaded by the next run of the nightly pipeline."),
-            {"deadline": day.due.isoformat(), "drop_folder": folder, "transport": c.transport,
+            {"deadline": day.due.isoformat(), "transport": c.transport, **({} if pull else {"drop_folder": folder}),
              "ledger_query": READER_LEDGER_DAY.format(c.code, d)}))
     for rt in RECORD_TYPES:
         if exemption(c.code, rt, d, ev.grants):
@@ -344,13 +352,17 @@ def _day_findings(day: _Day, settings: AlertSettings, ev: Evidence) -> list[Find
         due, ext = due_at(c, rt, d, ev.grants)
         cur = day.current(rt)
         if now >= due and day.received_any and rt not in day.arrivals and not (cur and cur.status == "failed"):
+            why = (f"; the county system could not be read: {cur.reason}"
+                   if cur and cur.status == "source_error" else "")
             out.append(Finding(
                 "missing", c.code, rt, d, "not received",
-                f"no {rt} ({RECORD_TYPES[rt].zh}) file for business date {d} by the deadline {local(due)}, "
-                f"although other record types arrived",
-                (f"send {folder}{rt}.<csv|json|xlsx|parquet> and its manifest line; a day with nothing to report "
+                f"no {rt} ({RECORD_TYPES[rt].zh}) for business date {d} by the deadline {local(due)}, "
+                f"although other record types arrived{why}",
+                (PULL_FIX.format(transport=c.transport) if pull else
+                 f"send {folder}{rt}.<csv|json|xlsx|parquet> and its manifest line; a day with nothing to report "
                  "still needs a file with just the header line."),
-                {"deadline": due.isoformat(), "drop_folder": folder, **(_where(cur) if cur else {})},
+                {"deadline": due.isoformat(), **({} if pull else {"drop_folder": folder}),
+                 **(_where(cur) if cur else {})},
                 cur.submission_id if cur else None))
         if cur is None:
             continue
@@ -376,7 +388,8 @@ def _day_findings(day: _Day, settings: AlertSettings, ev: Evidence) -> list[Find
                 out.append(Finding(
                     "rejected", c.code, rt, d, f"submission {cur.submission_id}",
                     f"{cur.source_file or rt}: the file was rejected: {_rejection(cur)}",
-                    _rejection_fix(cur), _where(cur), cur.submission_id))
+                    (PULL_REJECTED_FIX.format(transport=c.transport) if pull else _rejection_fix(cur)),
+                    _where(cur), cur.submission_id))
         elif cur.status in LOADED:
             if (f := _volume(c, rt, d, cur, settings, ev)) is not None:
                 out.append(f)

@@ -55,6 +55,19 @@ def test_api_county_is_judged_from_the_ledger_only():
     assert kinds(evidence(NOW, attempts={(C, D): late_rows}), [c]) == {("late", C, "*", D)}
 
 
+def test_api_county_that_cannot_be_read_is_told_what_failed_and_how_to_fix_it():
+    c = county(transport="http_api")
+    rows = [attempt(C, rt, D, "source_error", has_file=False) for rt in TYPES]
+    j = judge([c], AlertSettings(), evidence(NOW, attempts={(C, D): rows}))
+    (f,) = j.findings
+    assert f.kind == "late" and "could not be read: ledger says source_error" in f.summary
+    assert "county system (http_api) answer again" in f.fix and "drop_folder" not in f.details
+    assert {v.status for v in j.verdicts} == {"source_error"}
+    rows = full_day(C, D, ON_TIME)[:3] + [attempt(C, "complaints", D, "source_error", has_file=False)]
+    (f,) = judge([c], AlertSettings(), evidence(NOW, attempts={(C, D): rows})).findings
+    assert (f.kind, f.record_type) == ("missing", "complaints") and "could not be read" in f.summary
+
+
 def test_old_business_dates_are_not_alerted_again():
     old = D - timedelta(days=6)
     ev = evidence(NOW, probes={(C, old): probe(None), (C, D): probe({rt: ON_TIME for rt in TYPES})})
