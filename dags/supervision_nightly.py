@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
+
 from supervision.alerting.assets import LEDGER
 from supervision.alerting.callbacks import task_failure_callback
 

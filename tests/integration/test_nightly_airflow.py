@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
 from supervision.cli import run_through_airflow
 from supervision.nightly import prepare_run, run_shard
 from supervision.reconcile import reconcile

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from supervision.nightly import prepare_run, run_shard, summarize
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry

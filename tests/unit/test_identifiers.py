@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
+
 from supervision.identifiers import (
     ORG_ALPHABET,
     RIC_CHECK,

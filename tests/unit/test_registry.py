@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from supervision.registry import DEFAULT_DEADLINE, DEFAULT_REJECT_THRESHOLD, RegistryError, load_registry
 from supervision.settings import DEFAULT_REGISTRY
 

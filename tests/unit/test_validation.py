@@ -12,6 +12,7 @@ from functools import cache
 
 import pandas as pd
 import pytest
+
 from supervision import divisions
 from supervision.contract import (
     BOOL,

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from psycopg import sql
+
 from supervision.warehouse.ledger import record_submission, write_quarantine
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+
 from supervision.cli import main
 
 from .alerting_support import alerts, at, registry_file, submit_day

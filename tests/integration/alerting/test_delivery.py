@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from supervision.alerting.monitor import run_monitor
 
 from .alerting_support import Webhook, alerts, at, free_port, registry_file, submit, submit_day

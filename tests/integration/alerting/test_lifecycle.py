@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
+
 from supervision.alerting import lifecycle
 from supervision.alerting.monitor import run_monitor
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from psycopg.rows import dict_row
+
 from supervision.alerting import lifecycle
 from supervision.alerting.monitor import run_monitor
 

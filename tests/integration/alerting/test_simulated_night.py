@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from supervision.alerting.kinds import KINDS
 from supervision.alerting.monitor import run_monitor
 from supervision.contract import RECORD_TYPES

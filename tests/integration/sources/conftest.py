@@ -7,6 +7,7 @@ import secrets
 import socket
 
 import pytest
+
 from supervision.simulator.county_db import create_server_database, drop_server_database
 
 SERVERS = {"postgresql": "postgresql://postgres@127.0.0.1:5432/postgres",

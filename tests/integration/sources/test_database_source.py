@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from sqlalchemy import exc, text
+
 from supervision.contract import RECORD_TYPES
 from supervision.registry import load_registry
 from supervision.simulator.county_db import CountyDatabase

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from supervision.sources import state as st
 
 pytestmark = pytest.mark.integration

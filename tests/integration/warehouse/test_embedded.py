@@ -5,6 +5,7 @@ import sys
 
 import psycopg
 import pytest
+
 from supervision.warehouse import connection
 
 pytestmark = pytest.mark.integration

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+
 from supervision.warehouse.ledger import record_submission, write_quarantine
 
 pytestmark = pytest.mark.integration

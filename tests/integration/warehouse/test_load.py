@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+
 from supervision.contract import ENFORCEMENT, RECORD_TYPES
 from supervision.warehouse.load import LoadResult, load_records
 

@@ -3,6 +3,7 @@ import threading
 
 import psycopg
 import pytest
+
 from supervision import divisions
 from supervision.contract import RECORD_TYPES
 from supervision.warehouse.ddl import core_table_ddl, history_table

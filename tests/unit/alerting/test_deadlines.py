@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from supervision.alerting.calendar import is_working_day, next_working_day
 from supervision.alerting.judge import due_at
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
+
 from supervision.alerting.callbacks import failure_message, notify_engineers
 from supervision.alerting.messages import alert_body, alert_title
 from supervision.alerting.notify import (

@@ -6,6 +6,7 @@ import textwrap
 from datetime import timedelta
 
 import pytest
+
 from supervision.alerting.settings import DEFAULT_STALE_DAYS, AlertSettings, parse_duration
 from supervision.registry import RegistryError, load_registry
 from supervision.settings import DEFAULT_REGISTRY

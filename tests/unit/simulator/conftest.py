@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from supervision.registry import load_registry
 from supervision.settings import INCLUDE_DATA
 from supervision.simulator import FaultProfile, simulate_night

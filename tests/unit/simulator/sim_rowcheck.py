@@ -17,6 +17,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+
 from supervision import divisions
 from supervision.contract import (
     BOOL,

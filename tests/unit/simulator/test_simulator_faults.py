@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 from sim_rowcheck import DAY, read_rows
+
 from supervision.contract import RECORD_TYPES
 from supervision.simulator import FAULTS, FaultProfile
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sim_rowcheck import read_rows
+
 from supervision.simulator import SimulationReport, simulate_nights
 from supervision.simulator.night import TRUTH_DIR
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 from sim_rowcheck import DAY, failures, parse_date, read_rows
+
 from supervision.contract import DATE, PARTY_ID, RECORD_TYPES, RIC, USCC
 from supervision.identifiers import make_ric, make_uscc, ric_valid, uscc_valid
 from supervision.simulator import TRUTH_DIR, FaultProfile, SimulationReport, simulate_night

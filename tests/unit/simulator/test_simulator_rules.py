@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 from sim_rowcheck import DAY, failures, read_rows
+
 from supervision.contract import RECORD_TYPES
 from supervision.simulator import bad_row_plan, rule_ids_for
 from supervision.simulator.faults import ALSO_FAILS

@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
+
 from supervision.registry import load_registry
 
 TZ = ZoneInfo("Asia/Shanghai")

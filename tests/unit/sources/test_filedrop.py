@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from supervision.sources import filedrop
 from supervision.sources.filedrop import (
     UnreadableFile,

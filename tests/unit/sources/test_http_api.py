@@ -8,6 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 import requests
+
 from supervision.contract import RECORD_TYPES
 from supervision.simulator.api_server import CountyApiServer
 from supervision.sources.common import (

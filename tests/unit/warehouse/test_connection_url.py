@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from supervision.warehouse import connection
 from supervision.warehouse.connection import airflow_conn_to_url, redacted, sqlalchemy_url, warehouse_url
 
