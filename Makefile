@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: install demo test test-unit test-integration lint ui lock clean
+.PHONY: install demo test test-unit test-integration lint ui lock clean bench
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,11 @@ lint: install
 
 ui: install
 	$(BIN)/supervision ui
+
+# Throughput of one county file (ours vs pandas to_sql vs raw COPY), per stage and peak memory: docs/benchmarks.md.
+ROWS ?= 1000000
+bench: install
+	$(BIN)/python -m supervision.bench --rows $(ROWS) $(BENCH_ARGS)
 
 # Re-resolve the pins after editing pyproject.toml dependencies.
 lock:

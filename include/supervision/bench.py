@@ -1,0 +1,350 @@
+"""``make bench``: how fast one county file goes through the pipeline, against what a user would write and the
+physical limit, on the same generated data.
+
+    python -m supervision.bench [--rows 1000000] [--url postgresql://...] [--keep]
+
+Three measurements, each in its own fresh process (so each peak RSS is its own), on the same CSV file:
+
+* **ours**: ``pipeline.process_file`` on the file, exactly as the nightly DAG runs it: read (pyarrow CSV) →
+  raw Parquet → rule columns → Great Expectations suite (cross-checked) → quarantine split → ledger +
+  quarantine rows → COPY + history insert + upsert. Stage times come from timers wrapped around the
+  pipeline's own functions. A small file goes through first (GX context and suite set-up, imports): that
+  one-time cost per worker process is reported separately, not hidden.
+* **baseline**: what a user would write: ``pandas.read_csv`` + ``DataFrame.to_sql`` (SQLAlchemy + psycopg 3).
+* **ceiling**: raw ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` of the file's bytes into an empty table of text
+  columns: no parsing in Python, no validation, no index. Nothing that loads these rows can be faster.
+
+The data: one simulated county file (``simulate_night``), tiled to ``--rows`` with record ids renumbered, and
+one row in 200 given an impossible ``filed_date`` so the quarantine path does real work.
+The database: ``--url`` (a server where we may CREATE DATABASE), else the local server at 127.0.0.1:5432 when it
+answers, else the embedded one; a throw-away database ``bench_<pid>`` is created, migrated and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+BUSINESS_DATE = date(2026, 11, 22)
+WARMUP_DATE = date(2026, 11, 21)
+COUNTY = "410102"
+RT = "enforcement_cases"
+LOCAL_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+# --- data ---------------------------------------------------------------------------------------------------
+
+
+def make_data(root: Path, rows: int, seed_scale: float = 50.0) -> Path:
+    """<root>/drop/<county>/<date>/enforcement_cases.csv with ``rows`` rows (+ manifest); cached by size."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from supervision.registry import load_registry
+    from supervision.simulator import simulate_night
+
+    drop = root / "drop"
+    folder = drop / COUNTY / BUSINESS_DATE.isoformat()
+    target = folder / f"{RT}.csv"
+    stamp = folder / ".rows"
+    if target.exists() and stamp.exists() and stamp.read_text() == str(rows):
+        return target
+    reg = load_registry()
+    seed_drop = root / "seed"
+    simulate_night(reg, WARMUP_DATE, seed_drop, counties=[COUNTY], scale=seed_scale)
+    seed_file = seed_drop / COUNTY / WARMUP_DATE.isoformat() / f"{RT}.csv"
+    # the warm-up day: the simulated file as it is
+    warm = drop / COUNTY / WARMUP_DATE.isoformat()
+    warm.mkdir(parents=True, exist_ok=True)
+    (warm / f"{RT}.csv").write_bytes(seed_file.read_bytes())
+    cols = seed_file.read_text(encoding="utf-8").split("\n", 1)[0].split(",")
+    seed = pacsv.read_csv(seed_file, convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in cols}, strings_can_be_null=True))
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    n_seed = seed.num_rows
+    written = 0
+    with pacsv.CSVWriter(tmp, seed.schema) as writer:
+        tile = 0
+        while written < rows:
+            t = seed.slice(0, min(n_seed, rows - written))
+            ids = pc.binary_join_element_wise(t["record_id"], pa.scalar(f"{tile:05d}"), "-")
+            t = t.set_column(t.schema.get_field_index("record_id"), "record_id", ids)
+            pos = pa.array(range(written, written + t.num_rows))
+            bad = pc.equal(pc.remainder(pos, 200), 7)  # one row in 200: an impossible filed date
+            t = t.set_column(t.schema.get_field_index("filed_date"), "filed_date",
+                             pc.if_else(bad, pa.scalar("2026-13-45"), t["filed_date"]))
+            writer.write_table(t)
+            written += t.num_rows
+            tile += 1
+    digest = hashlib.sha256()
+    with open(tmp, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            digest.update(chunk)
+    os.replace(tmp, target)
+    (folder / "manifest.json").write_text(json.dumps({
+        "county_code": COUNTY, "business_date": BUSINESS_DATE.isoformat(), "encoding": "utf-8",
+        "files": {RT: {"rows": rows, "sha256": digest.hexdigest()}}}))
+    stamp.write_text(str(rows))
+    return target
+
+
+# --- database -----------------------------------------------------------------------------------------------
+
+
+def _admin_url(url: str | None) -> str:
+    import psycopg
+
+    if url:
+        return url
+    try:
+        psycopg.connect(LOCAL_ADMIN, connect_timeout=2).close()
+        return LOCAL_ADMIN
+    except psycopg.OperationalError:
+        from supervision.warehouse.connection import start_embedded
+
+        return start_embedded(keep_running=False)
+
+
+def _with_db(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def create_db(admin: str, name: str) -> str:
+    import psycopg
+    from psycopg import sql
+
+    from supervision.warehouse.migrate import prepare_warehouse
+
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _with_db(admin, name)
+    with psycopg.connect(url, autocommit=True) as c:
+        prepare_warehouse(c)
+    return url
+
+
+def drop_db(admin: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# --- phases (each in its own process) -------------------------------------------------------------------------
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+class _Stages:
+    """Wall time per pipeline stage, from timers wrapped around the functions pipeline.py calls."""
+
+    NAMES = {"read_file": "read (CSV → strings)", "land_raw": "land raw Parquet",
+             "compute_rules": "rule columns", "run_gx": "Great Expectations",
+             "failures": "split (failing rows)", "_quarantine_rows": "quarantine rows (build)",
+             "write_quarantine": "quarantine rows (COPY)", "record_submission": "ledger",
+             "load_records": "COPY + history + upsert", "resolve_quarantine": "resolve earlier quarantine",
+             "_write_validation": "validation result JSON"}
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, owner, name: str) -> None:
+        fn = getattr(owner, name, None)
+        if fn is None:
+            return
+
+        def timed(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t
+
+        setattr(owner, name, timed)
+
+
+def phase_ours(root: Path, file: Path) -> dict:
+    from supervision import pipeline
+    from supervision.contract import RECORD_TYPES
+    from supervision.registry import load_registry
+    from supervision.sources.filedrop import discover
+    from supervision.validation import Checked
+
+    county = load_registry().county(COUNTY)
+    rt = RECORD_TYPES[RT]
+    drop = file.parents[2]
+
+    def run(day_date):
+        ctx = pipeline.RunContext.default(day_date, drop_root=drop, run_id="bench")
+        day = discover(ctx.drop_root, COUNTY, day_date)
+        t = time.perf_counter()
+        out = pipeline.process_file(county, rt, day, ctx)
+        return time.perf_counter() - t, out
+
+    t0 = time.perf_counter()
+    warm_s, warm = run(WARMUP_DATE)
+    warm_total = time.perf_counter() - t0
+    stages = _Stages()
+    for name in ("read_file", "land_raw", "compute_rules", "run_gx", "_quarantine_rows", "write_quarantine",
+                 "record_submission", "load_records", "resolve_quarantine", "_write_validation"):
+        stages.wrap(pipeline, name)
+    stages.wrap(Checked, "failures")
+    seconds, out = run(BUSINESS_DATE)
+    if out.status not in ("loaded", "loaded_with_quarantine"):
+        raise SystemExit(f"bench file was not loaded: {out.status}: {out.reason}")
+    return {"seconds": seconds, "rows": out.rows_received, "loaded": out.rows_loaded,
+            "quarantined": out.rows_quarantined, "status": out.status, "stages": stages.seconds,
+            "warmup_seconds": warm_total, "warmup_rows": warm.rows_received, "peak_mib": _peak_mib()}
+
+
+def phase_baseline(root: Path, file: Path) -> dict:
+    import pandas as pd
+
+    from supervision.warehouse.connection import sqlalchemy_engine
+
+    engine = sqlalchemy_engine()
+    t = time.perf_counter()
+    frame = pd.read_csv(file)
+    read_s = time.perf_counter() - t
+    frame.to_sql("baseline_" + RT, engine, schema="public", if_exists="replace", index=False)
+    seconds = time.perf_counter() - t
+    engine.dispose()
+    return {"seconds": seconds, "rows": len(frame), "stages": {"read_csv": read_s, "to_sql": seconds - read_s},
+            "peak_mib": _peak_mib()}
+
+
+def phase_ceiling(root: Path, file: Path) -> dict:
+    import psycopg
+    from psycopg import sql
+
+    from supervision.warehouse.connection import warehouse_url
+
+    header = file.open(encoding="utf-8").readline().strip().split(",")
+    cols = [h.strip('"') for h in header]
+    with psycopg.connect(warehouse_url()) as conn:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS public.ceiling"))
+        conn.execute(sql.SQL("CREATE TABLE public.ceiling ({})").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in cols)))
+        conn.commit()
+        t = time.perf_counter()
+        with conn.cursor().copy("COPY public.ceiling FROM STDIN (FORMAT csv, HEADER true)") as copy, \
+                open(file, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                copy.write(chunk)
+        conn.commit()
+        seconds = time.perf_counter() - t
+        rows = conn.execute("SELECT count(*) FROM public.ceiling").fetchone()[0]
+        conn.execute("DROP TABLE public.ceiling")
+        conn.commit()
+    return {"seconds": seconds, "rows": rows, "stages": {"COPY": seconds}, "peak_mib": _peak_mib()}
+
+
+PHASES = {"ours": phase_ours, "baseline": phase_baseline, "ceiling": phase_ceiling}
+
+
+def _run_phase(phase: str, root: Path, file: Path, env: dict) -> dict:
+    load = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, "-m", "supervision.bench", "--phase", phase, "--root", str(root),
+                           "--file", str(file)], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"phase {phase} failed:\n{proc.stderr[-4000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["load_before"] = load
+    return result
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    mem = next((int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
+                if ln.startswith("MemTotal")), 0) / 1024 / 1024
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, " \
+           f"Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m supervision.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--url", help="admin URL of a PostgreSQL server (default: local 127.0.0.1:5432, else embedded)")
+    p.add_argument("--root", type=Path, default=None, help="work folder (default: <data>/bench)")
+    p.add_argument("--phases", default="ours,baseline,ceiling")
+    p.add_argument("--keep", action="store_true", help="keep the bench database")
+    p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument("--phase", help=argparse.SUPPRESS)
+    p.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+
+    if a.phase:  # child process
+        print(json.dumps(PHASES[a.phase](a.root, a.file)))
+        return 0
+
+    from supervision import settings
+
+    root = (a.root or settings.data_dir() / "bench").resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    file = make_data(root, a.rows)
+    print(f"data: {file} ({file.stat().st_size / 2**20:.0f} MiB, {a.rows:,} rows; ready in "
+          f"{time.perf_counter() - t:.1f} s)", flush=True)
+    admin = _admin_url(a.url)
+    name = f"bench_{os.getpid()}"
+    url = create_db(admin, name)
+    env = {**os.environ, "SUPERVISION_WAREHOUSE_URL": url, "SUPERVISION_DATA_DIR": str(root / "data")}
+    results = {}
+    try:
+        for phase in a.phases.split(","):
+            results[phase] = r = _run_phase(phase, root, file, env)
+            print(f"{phase:9s} {r['rows']:>10,} rows  {r['seconds']:7.2f} s  {r['rows'] / r['seconds']:>9,.0f} rows/s"
+                  f"  peak {r['peak_mib']:6.0f} MiB  (load {r['load_before']:.2f})", flush=True)
+    finally:
+        if not a.keep:
+            drop_db(admin, name)
+    report(results, a.rows, sys.argv)
+    if a.json:
+        a.json.write_text(json.dumps({"rows": a.rows, "machine": machine(), "results": results}, indent=1))
+    return 0
+
+
+def report(results: dict, rows: int, argv) -> None:
+    print(f"\nmachine: {machine()}")
+    print(f"command: make bench ROWS={rows}   (python -m supervision.bench {' '.join(argv[1:])})")
+    if "ours" in results:
+        ours = results["ours"]
+        print(f"\nours, per stage ({ours['rows']:,} rows: {ours['loaded']:,} loaded, {ours['quarantined']:,} "
+              f"quarantined; one-time worker warm-up {ours['warmup_seconds']:.1f} s, not included):")
+        for k, v in sorted(ours["stages"].items(), key=lambda kv: -kv[1]):
+            print(f"  {_Stages.NAMES.get(k, k):32s} {v:7.2f} s")
+        other = ours["seconds"] - sum(ours["stages"].values())
+        print(f"  {'other (discover, manifest, ...)':32s} {other:7.2f} s")
+        rate = ours["rows"] / ours["seconds"]
+        print()
+        for ref, target in (("baseline", 6.0), ("ceiling", 0.6)):
+            if ref in results:
+                r = results[ref]["rows"] / results[ref]["seconds"]
+                ratio = rate / r
+                ok = "met" if ratio >= target else "NOT met"
+                print(f"ours / {ref:8s} = {ratio:5.2f}   (target >= {target:g}: {ok})")
+        ok = "met" if ours["seconds"] < 10 * rows / 1_000_000 else "NOT met"
+        print(f"end to end: {ours['seconds']:.2f} s for {ours['rows']:,} rows   (target < 10 s per 1M rows: {ok})")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
