@@ -62,17 +62,33 @@ def make_ric(division6: str, birth_yyyymmdd: str, seq3: str) -> str:
     return body + ric_check_char(body)
 
 
+_UPPER = np.arange(256, dtype=np.uint8)
+_UPPER[ord("a"):ord("z") + 1] -= 32
+
+
 def _as_codes(values: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, width) uint8 matrix of upper-cased ASCII codes, and a mask of values that are exactly width long."""
-    s = values.astype("string").str.upper()
-    ok = (s.str.len() == width).fillna(False).to_numpy(dtype=bool)
-    filled = s.where(pd.Series(ok, index=s.index), "0" * width).fillna("0" * width)
-    # Non-ASCII characters cannot be valid; encode with replacement so widths stay fixed.
-    raw = np.frombuffer("".join(filled.tolist()).encode("ascii", "replace"), dtype=np.uint8)
-    if raw.size != len(s) * width:  # a non-ASCII char made a multibyte run; fall back to a safe path
-        raw = np.frombuffer("".join(x if x.isascii() else "?" * width for x in filled.tolist()).encode(),
-                            dtype=np.uint8)
-    return raw.reshape(len(s), width), ok
+    """(n, width) uint8 matrix of upper-cased ASCII codes, and a mask of values that are exactly width long.
+
+    Read straight from the Arrow string buffers: a value of ``width`` bytes is ``width`` ASCII characters (any
+    non-ASCII character takes 2-4 bytes in UTF-8, and such a value can never be a valid identifier anyway), so
+    a fixed-width byte view replaces a Python join of every value. Rows that are not ``width`` bytes long are
+    zeros and not ok.
+    """
+    import pyarrow as pa
+
+    arr = pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
+    n = len(arr)
+    if n == 0:
+        return np.zeros((0, width), np.uint8), np.zeros(0, bool)
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    ok = (np.diff(offsets) == width) & ~values.isna().to_numpy(dtype=bool)
+    codes = np.zeros((n, width), np.uint8)
+    rows = np.flatnonzero(ok)
+    if rows.size:
+        codes[rows] = _UPPER[data[offsets[rows, None] + np.arange(width)]]
+    return codes, ok
 
 
 def uscc_valid(values: pd.Series) -> pd.Series:
@@ -99,9 +115,11 @@ def ric_valid(values: pd.Series, not_after: str | None = None) -> pd.Series:
     ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
     check = np.frombuffer(RIC_CHECK.encode(), dtype=np.uint8)[(digits * RIC_WEIGHTS).sum(axis=1) % 11]
     ok &= codes[:, 17] == check
-    birth = pd.to_datetime(values.astype("string").str.slice(6, 14), format="%Y%m%d", errors="coerce")
+    rows = np.flatnonzero(ok)  # the birth date only where everything else holds
+    text = pd.Series(np.ascontiguousarray(codes[rows, 6:14]).view("S8").ravel().astype("U8"), dtype=object)
+    birth = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
     born_ok = birth.notna() & (birth >= pd.Timestamp("1900-01-01"))
     if not_after is not None:
         born_ok &= birth <= pd.Timestamp(not_after)
-    ok &= born_ok.to_numpy(dtype=bool)
+    ok[rows] = born_ok.to_numpy(dtype=bool)
     return pd.Series(ok, index=values.index, dtype="boolean").mask(values.isna())
