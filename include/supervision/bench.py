@@ -206,7 +206,9 @@ class _Stages:
 
 
 def phase_ours(root: Path, file: Path) -> dict:
-    from supervision import pipeline
+    import shutil
+
+    from supervision import pipeline, settings
     from supervision.contract import RECORD_TYPES
     from supervision.registry import load_registry
     from supervision.sources.filedrop import discover
@@ -215,6 +217,7 @@ def phase_ours(root: Path, file: Path) -> dict:
     county = load_registry().county(COUNTY)
     rt = RECORD_TYPES[RT]
     drop = file.parents[2]
+    shutil.rmtree(settings.lake_root(), ignore_errors=True)  # else the file is "already landed" from a former run
 
     def run(day_date):
         ctx = pipeline.RunContext.default(day_date, drop_root=drop, run_id="bench")

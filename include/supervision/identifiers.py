@@ -77,6 +77,8 @@ def _as_codes(values: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
 
     arr = pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):  # Arrow-backed pandas strings come in chunks
+        arr = arr.combine_chunks()
     n = len(arr)
     if n == 0:
         return np.zeros((0, width), np.uint8), np.zeros(0, bool)

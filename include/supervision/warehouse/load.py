@@ -83,12 +83,6 @@ def load_records(conn: psycopg.Connection, rt: RecordType, frame: pd.DataFrame, 
     hist = sql.Identifier(CORE_SCHEMA, history_table(rt))
     target_cols = sql.SQL("{}, submission_id, source_row, row_hash").format(cols)
     data = to_arrow(rt, frame)
-    # Keys unique in the frame (always after validation: record_id.unique_in_file) need no DISTINCT ON, whose
-    # sort of whole rows spills to disk on big files (measured in docs/benchmarks.md).
-    unique = not frame.duplicated(["county_code", "record_id"]).any()
-    latest = sql.SQL("SELECT {} FROM src").format(target_cols) if unique else sql.SQL(
-        "SELECT DISTINCT ON (county_code, record_id) {} FROM src "
-        "ORDER BY county_code, record_id, updated_at DESC, source_row DESC NULLS LAST").format(target_cols)
 
     with conn.transaction():
         conn.execute("SELECT set_config('work_mem', '64MB', true)")  # sort for DISTINCT ON in memory
@@ -104,7 +98,10 @@ def load_records(conn: psycopg.Connection, rt: RecordType, frame: pd.DataFrame, 
                 FROM {stage} s
             ), hist AS (
                 INSERT INTO {hist} ({target}) SELECT {target} FROM src ON CONFLICT DO NOTHING RETURNING 1
-            ), latest AS ({latest}), up AS (
+            ), latest AS (
+                SELECT DISTINCT ON (county_code, record_id) {target} FROM src
+                ORDER BY county_code, record_id, updated_at DESC, source_row DESC NULLS LAST
+            ), up AS (
                 INSERT INTO {core} AS t ({target}) SELECT {target} FROM latest
                 ON CONFLICT (county_code, record_id) DO UPDATE SET ({target}, loaded_at) =
                     ({excluded}, excluded.loaded_at)
@@ -118,7 +115,7 @@ def load_records(conn: psycopg.Connection, rt: RecordType, frame: pd.DataFrame, 
             SELECT (SELECT count(*) FROM latest), (SELECT count(*) FROM hist),
                    count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
             FROM up""").format(
-            latest=latest, cols=cols, src_row=sql.Identifier(SOURCE_ROW), hash=sql.SQL(row_hash_sql(rt, "s")), stage=stage,
+            cols=cols, src_row=sql.Identifier(SOURCE_ROW), hash=sql.SQL(row_hash_sql(rt, "s")), stage=stage,
             hist=hist, core=core, target=target_cols,
             excluded=sql.SQL(", ").join(sql.Identifier("excluded", n) for n in
                                         [*names, "submission_id", "source_row", "row_hash"]))
