@@ -121,17 +121,20 @@ def pull_record_type(county: County, rt: RecordType, source, ctx: RunContext, ti
         with connect(ctx.warehouse_url) as conn:
             plan = st.plan(conn, county.code, rt.name, day, now=st.utcnow(), **timing)
         now = datetime.now(st.TZ)
+        # received_at of a pull = the end of its window: by then the county system held every change in it (the
+        # county is on time if its system answers); when we fetched is ops.extraction.first_fetched_at.
+        arrival = min(plan.high, st.end_of_day(day))
         notes = [plan.note] if plan.note else []
         pages = 0
         if plan.mode == "replay":
             ref = plan.previous.source_ref
-            raw = _replay(plan.previous)
+            raw = _replay(plan.previous, min(plan.previous.window_to, st.end_of_day(day)))
             pages = plan.previous.pages
             log.info("%s %s %s: replaying the loaded pull of that date (%s)", county.code, rt.name, day, ref)
         elif plan.mode == "empty":
             ref = source.describe(rt.name, plan.low, plan.high)
             frame = strings_frame([], rt.field_names)
-            raw = RawBatch(kind, None, batch_sha256(frame), now, frame)
+            raw = RawBatch(kind, None, batch_sha256(frame), st.end_of_day(day), frame)
         else:
             ref = source.describe(rt.name, plan.low, plan.high)
             if down is not None:
@@ -142,10 +145,7 @@ def pull_record_type(county: County, rt: RecordType, source, ctx: RunContext, ti
             except SourceError as e:
                 log.warning("%s %s %s: %s", county.code, rt.name, day, e)
                 return _record_source_error(county, rt, ctx, source, plan, ref, e), e
-            sha = batch_sha256(fetched.frame)
-            prev = plan.previous
-            received = prev.first_fetched_at if prev and prev.batch_sha256 == sha and prev.first_fetched_at else now
-            raw = RawBatch(kind, None, sha, received, fetched.frame)
+            raw = RawBatch(kind, None, batch_sha256(fetched.frame), arrival, fetched.frame)
             pages = fetched.pages
             notes += fetched.notes + _window_notes(plan, day, kind)
         outcome = ingest(county, rt, raw, ctx, source_kind=kind, source_ref=ref, notes=notes)
@@ -156,7 +156,7 @@ def pull_record_type(county: County, rt: RecordType, source, ctx: RunContext, ti
                 conn, county_code=county.code, record_type=rt.name, business_date=day, source_kind=kind,
                 source_ref=ref, window_from=plan.low, window_to=plan.high, status=outcome.status,
                 rows_received=raw.rows, pages=pages, batch_sha256=raw.sha256, lake_path=lake_path,
-                submission_id=outcome.submission_id, detail="; ".join(notes) or None, fetched_at=raw.received_at)
+                submission_id=outcome.submission_id, detail="; ".join(notes) or None, fetched_at=now)
             if outcome.status in st.LOADED and plan.mode != "empty":
                 st.advance(conn, county_code=county.code, record_type=rt.name, to=plan.high, business_date=day,
                            source_kind=kind, submission_id=outcome.submission_id)
@@ -175,12 +175,12 @@ def _window_notes(plan: st.Plan, day, kind: str) -> list[str]:
     return []
 
 
-def _replay(prev: st.Extraction) -> RawBatch:
+def _replay(prev: st.Extraction, received_at: datetime) -> RawBatch:
     df = pq.read_table(prev.lake_path).to_pandas()
     rows = df.pop("_row_number").to_numpy() if "_row_number" in df else range(1, len(df) + 1)
     frame = pd.DataFrame({c: df[c].astype("string") for c in df.columns}, index=pd.RangeIndex(len(df)))
     frame.insert(0, "_row_number", pd.array(rows, dtype="int64"))
-    return RawBatch(prev.source_kind, None, prev.batch_sha256, prev.first_fetched_at or datetime.now(st.TZ), frame)
+    return RawBatch(prev.source_kind, None, prev.batch_sha256, received_at, frame)
 
 
 def _record_source_error(county: County, rt: RecordType, ctx: RunContext, source, plan: st.Plan, ref: str,
@@ -211,10 +211,11 @@ def _record_source_error(county: County, rt: RecordType, ctx: RunContext, source
                 county_code=county.code, record_type=rt.name, business_date=day, source_file=ref, row_number=None,
                 record_id=None, raw_row={"kept_at": lake_path, "error": str(error)}, failed_rules=[error.rule],
                 messages=[reason])])
-        st.record_extraction(
-            conn, county_code=county.code, record_type=rt.name, business_date=day, source_kind=kind, source_ref=ref,
-            window_from=plan.low, window_to=plan.high, status=error.status, rows_received=0, pages=None,
-            batch_sha256=sha, lake_path=lake_path, submission_id=sid, detail=str(error), fetched_at=None)
+        if not (plan.previous and plan.previous.status in st.LOADED):  # keep a loaded pull's record (re-pull failed)
+            st.record_extraction(
+                conn, county_code=county.code, record_type=rt.name, business_date=day, source_kind=kind,
+                source_ref=ref, window_from=plan.low, window_to=plan.high, status=error.status, rows_received=0,
+                pages=None, batch_sha256=sha, lake_path=lake_path, submission_id=sid, detail=str(error), fetched_at=None)
     return FileOutcome(county.code, rt.name, error.status, reason=reason, source_file=ref, submission_id=sid)
 
 
