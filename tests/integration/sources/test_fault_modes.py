@@ -103,14 +103,15 @@ def province(migrated_url, tmp_path_factory, server_status):
     out = {"registry": reg, "systems": systems, "codes": [FILE_COUNTY, *pulls], "pulls": pulls, "present": present,
            "truth": {}, "outcomes": {}, "watermarks": {}, "requests": {}}
     try:
-        for day, night_faults in ((D1, faults), (D2, SourceFaultProfile.none())):
+        # Night 2 (clean) runs the counties that had a fault: the others just go on as on night 1.
+        for day, night_faults, codes in ((D1, faults, out["codes"]), (D2, SourceFaultProfile.none(), list(faults.by_county))):
             simulate_night(reg, day, drop, seed=SEED, faults=FaultProfile.none(), counties=[FILE_COUNTY])
             out["truth"][day] = systems.simulate_night(day, faults=night_faults, scale=0.3)
             for code, fault in night_faults.by_county.items():
                 if fault in FAULT_OPTS:
                     systems.set_fault(code, fault, **FAULT_OPTS[fault])
             outcomes = []
-            for shard in prepare_run(day, str(path), str(drop), shard_size=100, counties=out["codes"]):
+            for shard in prepare_run(day, str(path), str(drop), shard_size=100, counties=codes):
                 outcomes += run_shard(shard, run_id=f"fault-modes-{day}")  # raises if anything 'failed'
             out["outcomes"][day] = {(o["county_code"], o["record_type"]): o for o in outcomes}
             with connect() as conn:
