@@ -166,9 +166,10 @@ def pull_record_type(county: County, rt: RecordType, source, ctx: RunContext, ti
 def _window_notes(plan: st.Plan, day, kind: str) -> list[str]:
     if plan.previous and plan.previous.status in st.LOADED:
         return []
-    if plan.start == "watermark" and plan.low < st.end_of_day(day - timedelta(days=1)):
-        return [f"catch-up: the window starts at {plan.low.astimezone(st.TZ):%Y-%m-%d %H:%M} (loaded up to business "
-                f"date {plan.watermark.business_date}), so it also holds changes of the nights since"]
+    wm = plan.watermark
+    if plan.start == "watermark" and wm.watermark < st.end_of_day(day - timedelta(days=1)):
+        return [f"catch-up: the window starts at {wm.watermark.astimezone(st.TZ):%Y-%m-%d %H:%M} (loaded up to "
+                f"business date {wm.business_date}), so it also holds changes of the nights since"]
     if plan.start == "history":
         return [f"first {kind} pull of this county: continues from the newest record the warehouse already holds "
                 f"({plan.low.astimezone(st.TZ):%Y-%m-%d %H:%M})"]
