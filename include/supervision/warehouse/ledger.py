@@ -156,6 +156,14 @@ def resolve_quarantine(conn: psycopg.Connection, submission_id: int, loaded_reco
     """Mark as resolved the open quarantine rows of earlier submissions of the same county, type and date that
     this submission fixes: a row whose record_id it loaded, or a whole-file entry (row_number NULL) now that a
     readable file arrived. Rows are never deleted; re-running is a no-op (only open rows are touched)."""
+    # The common case (nothing open for this county, type and date) must not pay for matching every loaded id.
+    if not conn.execute(
+            """SELECT EXISTS (SELECT 1 FROM ops.quarantine q JOIN ops.submission s USING (submission_id)
+                 JOIN ops.submission me ON me.submission_id = %(sid)s
+                WHERE s.county_code = me.county_code AND s.record_type = me.record_type
+                  AND s.business_date = me.business_date AND s.submission_id < me.submission_id
+                  AND q.resolved_at IS NULL)""", {"sid": submission_id}).fetchone()[0]:
+        return 0
     cur = conn.execute(
         """UPDATE ops.quarantine q SET resolved_at = now(), resolved_by_submission = %(sid)s
              FROM ops.submission s, ops.submission me
