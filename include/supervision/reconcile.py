@@ -45,7 +45,8 @@ class Report:
                 "rows_loaded": int(lg.rows_loaded.sum()) if len(lg) else 0,
                 "rows_quarantined": int(lg.rows_quarantined.sum()) if len(lg) else 0,
                 "loaded": count("loaded") + count("loaded_with_quarantine"), "late": count("late"),
-                "missing": count("missing"), "rejected": count("rejected"), "failed": count("failed"),
+                "missing": count("missing"), "rejected": count("rejected"), "source_error": count("source_error"),
+                "failed": count("failed"),
                 "reconciled": self.ok, "problems": len(self.problems)}
 
 
@@ -138,8 +139,8 @@ def render_report(report: Report) -> str:
     t = report.totals
     lines.append(f"Total: {t['counties']} counties, {t['files']} files; rows received {t['rows_received']}, loaded "
                  f"{t['rows_loaded']}, quarantined {t['rows_quarantined']}; files late {t['late']}, missing "
-                 f"{t['missing']}, rejected {t['rejected']}, failed {t['failed']}")
-    notes = lg[lg.status.isin(["rejected", "missing", "late", "failed"]) | lg.reason.notna()]
+                 f"{t['missing']}, rejected {t['rejected']}, source errors {t['source_error']}, failed {t['failed']}")
+    notes = lg[lg.status.isin(["rejected", "missing", "late", "source_error", "failed"]) | lg.reason.notna()]
     if len(notes):
         lines.append("Findings:")
         lines += [f"  - {reason}" for reason in dict.fromkeys(r.reason for r in notes.itertuples() if r.reason)]
