@@ -21,6 +21,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from supervision.alerting.assets import LEDGER
 from supervision.alerting.callbacks import task_failure_callback
+from supervision.marts.assets import WAREHOUSE_CORE
 
 TZ = "Asia/Shanghai"
 
@@ -62,7 +63,7 @@ def supervision_nightly():
         ctx["shard_label"] = ",".join(shard["counties"])  # shown as the map index in the UI
         return run_shard(shard, run_id=ctx["run_id"])
 
-    @task(trigger_rule="all_done", retries=0, outlets=[LEDGER])  # reconciliation failure is deterministic: no retry
+    @task(trigger_rule="all_done", retries=0, outlets=[LEDGER, WAREHOUSE_CORE])  # reconciliation failure is deterministic: no retry
     def summarize(shards: list[dict]) -> dict:
         from supervision.nightly import summarize as summarize_run
 

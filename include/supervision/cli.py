@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--verbose", action="store_true", help="show Airflow's own output")
     p.set_defaults(func=cmd_demo)
     __import__("supervision.alerting.cli", fromlist=["register_cli"]).register_cli(sub)  # supervision alerts ...
+    __import__("supervision.marts.cli", fromlist=["register_cli"]).register_cli(sub)  # supervisor, marts
 
     args = parser.parse_args(argv)
     _apply_locations(args)
