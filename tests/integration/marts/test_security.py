@@ -270,3 +270,35 @@ def test_supervisor_listing(world, supervisors):
     assert mine == {v[0] for v in supervisors.values()}
     in_xuchang = {s.login for s in list_supervisors(world, "4110")} & mine
     assert in_xuchang == {supervisors[k][0] for k in ("city", "county", "township", "other_county")}
+
+
+def test_documented_command_creates_a_working_login(world, migrated_url, monkeypatch, capsys):
+    """`supervision supervisor create` (README "Supervisors"): a SCRAM password, the county's rows only."""
+    import io
+    import secrets
+
+    from supervision.cli import main
+
+    from .marts_support import login_url
+
+    login = f"t{secrets.token_hex(3)}_cli"
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery staple\n"))
+    assert main(["supervisor", "create", "--division", "411003", "--login", login, "--person", "测试",
+                 "--password-stdin"]) == 0
+    try:
+        assert f"created login {login}: county supervisor of 411003 建安区" in capsys.readouterr().out
+        verifier = world.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (login,)).fetchone()[0]
+        assert verifier.startswith("SCRAM-SHA-256$") and "horse" not in verifier
+        with psycopg.connect(login_url(migrated_url, login), password="correct horse battery staple") as conn:
+            counties = {r[0] for r in conn.execute("SELECT DISTINCT county_code FROM marts.kpi WHERE county_code "
+                                                   "IS NOT NULL")}
+            assert counties == {"411003"}
+        assert main(["supervisor", "list", "--division", "411003"]) == 0
+        assert login in capsys.readouterr().out
+        with pytest.raises(SystemExit):
+            main(["supervisor", "create", "--login", login])  # --division is required
+        assert main(["supervisor", "create", "--division", "999999", "--login", login + "x", "--no-password"]) == 2
+        assert "not in ref.division" in capsys.readouterr().err
+    finally:
+        assert main(["supervisor", "drop", "--login", login]) == 0
+    assert world.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (login,)).fetchone()[0] == 0
