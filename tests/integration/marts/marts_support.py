@@ -201,15 +201,38 @@ def quarantine(conn, row: dict, rule: str = "major_decision_needs_legal_review")
          Jsonb(raw), [rule], [f"{rule}: a decided major decision needs legal review"]))
 
 
+def scorecards(conn) -> None:
+    """Submission verdicts, alerts and an exemption (the issue-6 scorecards) for each county of the world, plus a
+    pipeline alert (no county) that only the engineers may see."""
+    for county, on_time in (("411002", True), ("411003", False), ("410102", True)):
+        for day in ("2026-11-20", "2026-11-21"):
+            conn.execute(
+                "INSERT INTO ops.submission_verdict (county_code, record_type, business_date, due_at, "
+                "first_received_at, on_time, status, valid, judged_at) VALUES (%s, 'enforcement_cases', %s, "
+                "%s::date + time '09:00', %s::date + time '08:00', %s, 'loaded', true, now())",
+                (county, day, day, day, on_time))
+        conn.execute(
+            "INSERT INTO ops.alert (kind, county_code, business_date, evidence, summary, fix, opened_at, last_seen_at) "
+            "VALUES ('late', %s, '2026-11-21', 'test', %s, 'send the file', now(), now())", (county, f"{county} late"))
+    conn.execute("INSERT INTO ops.alert (kind, county_code, business_date, evidence, summary, fix, opened_at, last_seen_at) "
+                 "VALUES ('pipeline_late', NULL, '2026-11-21', 'test', 'nightly run late', 'see the runbook', now(), now())")
+    conn.execute(
+        "INSERT INTO ops.submission_exception (kind, county_code, date_from, date_to, extra_hours, approved_by, "
+        "reason, granted_by, granted_at) VALUES ('extension', '411003', '2026-11-20', '2026-11-21', 24, "
+        "'city office', 'network outage', 'test', now())")
+
+
 def load_world(conn) -> None:
     for record_type, rows in WORLD.items():
         load(conn, record_type, rows)
     quarantine(conn, VIOLATION)
+    scorecards(conn)
 
 
 def clean(conn) -> None:
     tables = [("marts", t) for t in MARTS_TABLES] + [("ops", "marts_refresh"), ("ops", "quarantine"),
-                                                       ("ops", "submission")]
+                                                       ("ops", "submission"), ("ops", "submission_verdict"),
+                                                       ("ops", "alert"), ("ops", "submission_exception")]
     tables += [("core", rt.table) for rt in RECORD_TYPES.values()]
     tables += [("core", rt.table + "_history") for rt in RECORD_TYPES.values()]
     conn.execute(psycopg.sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(

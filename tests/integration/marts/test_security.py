@@ -61,6 +61,9 @@ def test_every_readable_relation_shows_exactly_the_area(world, lineage, as_super
     relations = readable(conn)
     names = {r for r, _ in relations}
     assert {"marts.kpi", "marts.watchlist", "marts.fact_enforcement_case", "marts.kpi_case"} <= names
+    if scope != "township":  # submission scorecards are kept per county
+        assert {"marts.compliance_county_month", "ops.alert", "ops.submission_verdict"} <= names
+    assert "ops.alert_notification" not in names and "ops.alert_event" not in names
     seen_any = 0
     for relation, _ in relations:
         if relation in NO_DIVISION:
@@ -69,7 +72,8 @@ def test_every_readable_relation_shows_exactly_the_area(world, lineage, as_super
         assert division_columns(conn, relation), f"{relation} is readable but has no division column"
         mine = sorted(finest_codes(conn, relation))
         assert all(code in lineage[c] for c in mine), f"{relation}: rows outside {code} visible to {scope}"
-        expected = sorted(c for c in finest_codes(world, relation) if code in lineage[c])
+        # rows without a division (alerts about the pipeline as a whole) are the engineers' only
+        expected = sorted(c for c in finest_codes(world, relation) if c is not None and code in lineage[c])
         assert mine == expected, f"{relation}: {scope} supervisor does not see all of its area"
         seen_any += len(mine)
     assert seen_any > 0
@@ -302,3 +306,28 @@ def test_documented_command_creates_a_working_login(world, migrated_url, monkeyp
     finally:
         assert main(["supervisor", "drop", "--login", login]) == 0
     assert world.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (login,)).fetchone()[0] == 0
+
+
+def test_submission_scorecards_by_area(as_supervisor):
+    """The issue-6 scorecards: a county supervisor gets its county row and no partial city row; the city supervisor
+    gets its city summed over its counties; the pipeline-wide alert is nobody's area."""
+    county = as_supervisor("county")
+    rows = county.execute("SELECT county_code, county_name, business_days, on_time_days, alerts_late "
+                          "FROM marts.compliance_county_month").fetchall()
+    assert rows == [("411002", "魏都区", 2, 2, 1)]
+    assert county.execute("SELECT count(*) FROM marts.compliance_city_month").fetchone()[0] == 0
+    assert county.execute("SELECT count(*) FROM ops.alert WHERE county_code IS NULL").fetchone()[0] == 0
+    city = as_supervisor("city")
+    assert city.execute("SELECT city_code, city_name, counties, business_days, on_time_days, alerts_late "
+                        "FROM marts.compliance_city_month").fetchall() == [("4110", "许昌市", 2, 4, 2, 2)]
+    assert city.execute("SELECT count(*) FROM marts.compliance_province_month").fetchone()[0] == 0
+    province = as_supervisor("province")
+    assert province.execute("SELECT province_code, counties, business_days FROM marts.compliance_province_month"
+                            ).fetchall() == [("41", 3, 6)]
+    with pytest.raises(errors.InsufficientPrivilege):
+        province.execute("SELECT count(*) FROM ops.alert_notification")
+    with pytest.raises(errors.ReadOnlySqlTransaction):  # logins are read-only by default ...
+        province.execute("UPDATE ops.alert SET state = 'acknowledged', acknowledged_at = now()")
+    province.execute("SET default_transaction_read_only = off")
+    with pytest.raises(errors.InsufficientPrivilege):  # ... and have no write privilege when they lift that
+        province.execute("UPDATE ops.alert SET state = 'acknowledged', acknowledged_at = now()")
