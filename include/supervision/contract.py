@@ -45,6 +45,14 @@ class Field:
             return f"varchar({self.max_length})"
         return _SQL_TYPES[self.type]
 
+    @property
+    def arrow_type(self):
+        """The Arrow type of the field's typed value (after validation), as the loader sends it."""
+        import pyarrow as pa
+
+        return {DATE: pa.date32(), TIMESTAMP: pa.timestamp("us", tz="UTC"), MONEY: pa.decimal128(14, 2),
+                BOOL: pa.bool_()}.get(self.type, pa.string())
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -77,8 +85,16 @@ class RecordType:
     def fields_of_type(self, *types: str) -> list[Field]:
         return [f for f in self.fields if f.type in types]
 
+    def typed_schema(self):
+        """Arrow schema of validated rows: every contract field in its Arrow type, plus ``_source_row``
+        (the 1-based row of the file the value came from)."""
+        import pyarrow as pa
+
+        return pa.schema([pa.field(f.name, f.arrow_type) for f in self.fields] + [pa.field(SOURCE_ROW, pa.int32())])
+
 
 PARTY_TYPES = ("person", "organization")
+SOURCE_ROW = "_source_row"  # typed rows carry the file row they came from
 
 
 def _common() -> tuple[Field, ...]:
