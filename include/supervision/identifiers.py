@@ -8,13 +8,16 @@
   a valid birth date.
 
 Scalar functions build codes (simulator, tests); vectorised ones validate whole columns at once
-(validation runs on millions of rows: no per-row Python).
+(validation runs on millions of rows: no per-row Python), on Arrow arrays (``*_mask``, ``*_valid_arrow``)
+or pandas Series (``uscc_valid``, ``ric_valid``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from supervision import arrow_text
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters; I, O, S, V, Z are never used
 USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)
@@ -62,66 +65,96 @@ def make_ric(division6: str, birth_yyyymmdd: str, seq3: str) -> str:
     return body + ric_check_char(body)
 
 
-_UPPER = np.arange(256, dtype=np.uint8)
-_UPPER[ord("a"):ord("z") + 1] -= 32
+UPPER = np.arange(256, dtype=np.uint8)  # ASCII upper-casing of a byte
+UPPER[ord("a"):ord("z") + 1] -= 32
+_USCC_LUT16, _ORG_LUT16 = _USCC_LUT.astype(np.int16), _ORG_LUT.astype(np.int16)
+_USCC_AUTHORITY_OK = np.zeros(256, bool)
+_USCC_AUTHORITY_OK[np.frombuffer(USCC_AUTHORITIES.encode(), dtype=np.uint8)] = True
+_RIC_CHECK_CODES = np.frombuffer(RIC_CHECK.encode(), dtype=np.uint8)
+_ORG_EXPECTED = np.frombuffer(b"0X987654321", dtype=np.uint8)  # org check char by (weighted sum mod 11)
 
 
-def _as_codes(values: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, width) uint8 matrix of upper-cased ASCII codes, and a mask of values that are exactly width long.
+def identifier_codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """(18, m) uint8 matrix of upper-cased ASCII codes of the values of an Arrow string array that are exactly
+    18 bytes long, column-major (``codes[k]`` = k-th character of every such value), and their positions.
 
-    Read straight from the Arrow string buffers: a value of ``width`` bytes is ``width`` ASCII characters (any
-    non-ASCII character takes 2-4 bytes in UTF-8, and such a value can never be a valid identifier anyway), so
-    a fixed-width byte view replaces a Python join of every value. Rows that are not ``width`` bytes long are
-    zeros and not ok.
+    Read straight from the Arrow string buffers: a value of 18 bytes is 18 ASCII characters (any non-ASCII
+    character takes 2-4 bytes in UTF-8, and such a value can never be a valid identifier anyway).
     """
+    import pyarrow.compute as pc
+
+    view = arrow_text.string_view(pc.ascii_upper(arrow_text.as_string_array(values)))
+    rows = arrow_text.shaped_rows(view, 18)
+    return arrow_text.codes_at(view, rows, 18), rows
+
+
+def uscc_mask(codes: np.ndarray) -> np.ndarray:
+    """Which of (18, m) upper-cased ``codes`` are valid USCCs: charset, registration authority, division
+    digits and both check characters (the organization code's and the final one)."""
+    ok = _USCC_AUTHORITY_OK[codes[0]]
+    total = np.zeros(codes.shape[1], np.int32)
+    for k in range(18):
+        v = _USCC_LUT16[codes[k]]
+        ok &= (v >= 0) if not 2 <= k < 8 else ((v >= 0) & (v <= 9))
+        if k < 17:
+            total += v * np.int16(USCC_WEIGHTS[k])
+    ok &= (31 - total % 31) % 31 == _USCC_LUT16[codes[17]]
+    org_sum = np.zeros(codes.shape[1], np.int32)
+    for k in range(8):
+        o = _ORG_LUT16[codes[8 + k]]
+        ok &= o >= 0
+        org_sum += o * np.int16(ORG_WEIGHTS[k])
+    # 11 - sum % 11 is the check value: 10 -> 'X', 11 -> '0', else the digit
+    return ok & (codes[16] == _ORG_EXPECTED[org_sum % 11])
+
+
+def ric_mask(codes: np.ndarray, not_after: str | None = None) -> np.ndarray:
+    """Which of (18, m) upper-cased ``codes`` are valid resident IDs: 17 ASCII digits, the check character,
+    a real birth date from 1900-01-01 (and not after ``not_after``, an ISO date)."""
+    d, ok = arrow_text.digits(codes[:17])
+    total = np.zeros(codes.shape[1], np.int32)
+    for k in range(17):
+        total += d[k] * np.int16(RIC_WEIGHTS[k])
+    ok &= codes[17] == _RIC_CHECK_CODES[total % 11]
+    born = arrow_text.number(d[6:14])
+    y, m, day = born // 10000, born // 100 % 100, born % 100
+    ok &= arrow_text.valid_ymd(y, m, day) & (born >= 19000101)
+    if not_after is not None:
+        ok &= born <= int(str(not_after).replace("-", ""))
+    return ok
+
+
+def _spread(rows: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, bool)
+    out[rows] = ok
+    return out
+
+
+def uscc_valid_arrow(values) -> np.ndarray:
+    """True where an Arrow string value is a valid USCC; False for null."""
+    codes, rows = identifier_codes(values)
+    return _spread(rows, uscc_mask(codes), len(values))
+
+
+def ric_valid_arrow(values, not_after: str | None = None) -> np.ndarray:
+    """True where an Arrow string value is a valid resident ID; False for null."""
+    codes, rows = identifier_codes(values)
+    return _spread(rows, ric_mask(codes, not_after), len(values))
+
+
+def _arrow(values: pd.Series):
     import pyarrow as pa
 
-    arr = pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):  # Arrow-backed pandas strings come in chunks
-        arr = arr.combine_chunks()
-    n = len(arr)
-    if n == 0:
-        return np.zeros((0, width), np.uint8), np.zeros(0, bool)
-    _, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset: arr.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    ok = (np.diff(offsets) == width) & ~values.isna().to_numpy(dtype=bool)
-    codes = np.zeros((n, width), np.uint8)
-    rows = np.flatnonzero(ok)
-    if rows.size:
-        codes[rows] = _UPPER[data[offsets[rows, None] + np.arange(width)]]
-    return codes, ok
+    return pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
 
 
 def uscc_valid(values: pd.Series) -> pd.Series:
     """True where a value is a valid USCC (charset, authority, division digits, both check chars); NA stays NA."""
-    codes, ok = _as_codes(values, 18)
-    v = _USCC_LUT[codes]
-    ok &= (v >= 0).all(axis=1)
-    ok &= np.isin(codes[:, 0], np.frombuffer(USCC_AUTHORITIES.encode(), dtype=np.uint8))
-    ok &= (v[:, 2:8] <= 9).all(axis=1) & (v[:, 2:8] >= 0).all(axis=1)
-    check = (31 - (v[:, :17] * USCC_WEIGHTS).sum(axis=1) % 31) % 31
-    ok &= check == v[:, 17]
-    org = _ORG_LUT[codes[:, 8:16]]
-    org_sum = (org * ORG_WEIGHTS).sum(axis=1) % 11
-    org_check = 11 - org_sum  # 10 -> 'X', 11 -> '0'
-    expected = np.where(org_check == 11, ord("0"), np.where(org_check == 10, ord("X"), org_check + ord("0")))
-    ok &= (org >= 0).all(axis=1) & (codes[:, 16] == expected)
+    ok = uscc_valid_arrow(_arrow(values))
     return pd.Series(ok, index=values.index, dtype="boolean").mask(values.isna())
 
 
 def ric_valid(values: pd.Series, not_after: str | None = None) -> pd.Series:
     """True where a value is a valid resident ID (digits, check char, real birth date); NA stays NA."""
-    codes, ok = _as_codes(values, 18)
-    digits = codes[:, :17].astype(np.int64) - ord("0")
-    ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
-    check = np.frombuffer(RIC_CHECK.encode(), dtype=np.uint8)[(digits * RIC_WEIGHTS).sum(axis=1) % 11]
-    ok &= codes[:, 17] == check
-    rows = np.flatnonzero(ok)  # the birth date only where everything else holds
-    text = pd.Series(np.ascontiguousarray(codes[rows, 6:14]).view("S8").ravel().astype("U8"), dtype=object)
-    birth = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-    born_ok = birth.notna() & (birth >= pd.Timestamp("1900-01-01"))
-    if not_after is not None:
-        born_ok &= birth <= pd.Timestamp(not_after)
-    ok[rows] = born_ok.to_numpy(dtype=bool)
+    ok = ric_valid_arrow(_arrow(values), not_after=not_after)
     return pd.Series(ok, index=values.index, dtype="boolean").mask(values.isna())

@@ -7,10 +7,13 @@ and ``test_table_covers_every_rule`` fails CI when a rule is added to the contra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import cache
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from supervision import divisions
@@ -30,7 +33,22 @@ from supervision.contract import (
     RecordType,
 )
 from supervision.identifiers import make_ric, make_uscc
-from supervision.validation import SchemaDrift, compute_rules, rule_specs, run_gx
+from supervision.validation import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    CheckedBatch,
+    SchemaDrift,
+    _duplicated,
+    check_batch,
+    compute_rules,
+    duplicate_ids,
+    rule_frame,
+    rule_specs,
+    run_gx,
+    run_gx_rules,
+    validation_definition,
+)
 
 BUSINESS_DATE = date(2026, 11, 22)
 COUNTY = "411002"  # 魏都区, 许昌市
@@ -619,3 +637,326 @@ def test_related_id_rules_not_applicable_without_lookup():
     rt = "reconsideration_cases"
     checked = check(rt, [row(rt, related_enforcement_id="ANY-1")])
     assert checked.warnings() == [] and checked.failures() == []
+
+
+# --- check_batch: the Arrow core -------------------------------------------------------------------------------
+
+
+def arrow_batch(rt: str, rows: list[dict], *, large: bool = False, start: int = 1, chunks: int = 1) -> pa.Table:
+    """What the reader hands to check_batch: string columns (empty = null) and ``_row_number``."""
+    kind = pa.large_string() if large else pa.string()
+    names = RECORD_TYPES[rt].field_names
+    cols = {c: pa.array([r[c] for r in rows], type=kind) for c in names}
+    cols["_row_number"] = pa.array(range(start, start + len(rows)), type=pa.int64())
+    table = pa.table(cols)
+    if chunks > 1 and len(rows) >= chunks:  # the same rows in several record batches
+        size = -(-len(rows) // chunks)
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=size))
+    return table
+
+
+def batch_failures(checked: CheckedBatch) -> list[set[str]]:
+    out = [set() for _ in range(len(checked))]
+    for pos, rules in checked.failures():
+        out[pos] = set(rules)
+    return out
+
+
+def table_rows(rt: str) -> list[dict]:
+    """The valid row and every bad row of the table for a record type, in one list."""
+    rows = [row(rt, record_id="VALID-0")]
+    for i, case in enumerate(c for c in CASES if c.rt == rt):
+        bad = row(rt, **{"record_id": f"CASE-{i}", **case.overrides})
+        rows += [bad, bad] if case.duplicate else [bad]
+    return rows
+
+
+@pytest.mark.parametrize("rt", RECORD_TYPES)
+def test_check_batch_matches_the_table(rt):
+    """check_batch on Arrow finds exactly what the table expects (compute_rules is a wrapper over it)."""
+    rows = table_rows(rt)
+    checked = check_batch(arrow_batch(rt, rows), RECORD_TYPES[rt], COUNTY, BUSINESS_DATE)
+    assert batch_failures(checked) == failed_rules(rt, rows)
+    assert batch_failures(checked)[0] == set()
+    assert sum(1 for f in batch_failures(checked) if f) == len(rows) - 1
+
+
+@pytest.mark.parametrize("rt", RECORD_TYPES)
+def test_typed_schema_is_the_contracts(rt):
+    checked = check_batch(arrow_batch(rt, table_rows(rt)), RECORD_TYPES[rt], COUNTY, BUSINESS_DATE)
+    assert checked.typed.schema.equals(RECORD_TYPES[rt].typed_schema())
+    assert checked.typed.num_rows == len(checked)
+    empty = check_batch(arrow_batch(rt, []), RECORD_TYPES[rt], COUNTY, BUSINESS_DATE)
+    assert empty.typed.schema.equals(RECORD_TYPES[rt].typed_schema()) and empty.typed.num_rows == 0
+
+
+def test_typed_values_in_arrow_types():
+    r = row("enforcement_cases", party_type="organization", party_id=COMPANY.lower(), agency_code=AGENCY.lower(),
+            fine_amount="1.15", confiscated_amount=None, is_major="否", legal_review_done="是",
+            updated_at="2026-11-22 10:00:00.5+0530")
+    bad = row("enforcement_cases", record_id="ZF-2", filed_date="2026-02-30", fine_amount="12.345", is_major="yes",
+              party_id=BAD_RIC)
+    t = check_batch(arrow_batch("enforcement_cases", [r, bad], start=41), RECORD_TYPES["enforcement_cases"], COUNTY,
+                    BUSINESS_DATE).typed.to_pylist()
+    good, broken = t
+    assert good["filed_date"] == date(2026, 10, 8)
+    assert good["updated_at"] == datetime(2026, 11, 22, 4, 30, 0, 500000, tzinfo=UTC)
+    assert good["fine_amount"] == Decimal("1.15") and good["confiscated_amount"] is None
+    assert good["is_major"] is False and good["legal_review_done"] is True
+    assert good["party_id"] == COMPANY and good["agency_code"] == AGENCY  # upper-cased
+    assert good["_source_row"] == 41 and broken["_source_row"] == 42
+    # an invalid value is null in the typed row, whatever its type
+    assert broken["filed_date"] is None and broken["fine_amount"] is None and broken["is_major"] is None
+    assert broken["party_id"] is None
+    assert broken["record_id"] == "ZF-2"
+
+
+def test_rule_matrix_is_int8_pass_fail_not_applicable():
+    rt = RECORD_TYPES["enforcement_cases"]
+    rows = [row(rt.name, record_id="A"),
+            row(rt.name, record_id="B", fine_amount="-1"),  # non_negative fails
+            row(rt.name, record_id="C", fine_amount="12.345"),  # format fails, non_negative not applicable
+            row(rt.name, record_id="D", decided_date=None, closed_date=None, status="open", publicized_date=None)]
+    checked = check_batch(arrow_batch(rt.name, rows), rt, COUNTY, BUSINESS_DATE)
+    assert (PASS, FAIL, NOT_APPLICABLE) == (1, 0, 2)
+    assert checked.rules.dtype == np.int8 and checked.rules.shape == (4, len(rule_specs(rt)))
+    assert checked.rule_ids == tuple(s.id for s in rule_specs(rt))
+    assert checked.rule("fine_amount.non_negative").tolist() == [PASS, FAIL, NOT_APPLICABLE, PASS]
+    assert checked.rule("fine_amount.format").tolist() == [PASS, PASS, FAIL, PASS]
+    assert checked.rule("decided_not_before_filed").tolist() == [PASS, PASS, PASS, NOT_APPLICABLE]
+    assert checked.rule("major_decision_needs_legal_review").tolist() == [PASS, PASS, PASS, NOT_APPLICABLE]
+    assert set(np.unique(checked.rules).tolist()) <= {PASS, FAIL, NOT_APPLICABLE}
+    assert checked.failed.tolist() == [False, True, True, False]
+    assert checked.failures() == [(1, ["fine_amount.non_negative"]), (2, ["fine_amount.format"])]
+    counts = checked.counts()
+    assert counts["fine_amount.non_negative"] == 1 and counts["fine_amount.format"] == 1
+    assert sum(counts.values()) == 2
+    assert checked.not_applicable_counts()["decided_not_before_filed"] == 1
+    assert checked.valid_typed().column("record_id").to_pylist() == ["A", "D"]
+
+
+def test_compute_rules_is_the_same_matrix():
+    rows = table_rows("litigation_cases")
+    batch = check_batch(arrow_batch("litigation_cases", rows), RECORD_TYPES["litigation_cases"], COUNTY, BUSINESS_DATE)
+    frame = check("litigation_cases", rows)
+    for j, rule in enumerate(batch.rule_ids):
+        col = frame.rules[rule]
+        expected = np.where(col.isna(), NOT_APPLICABLE, col.fillna(False).astype(bool)).astype(np.int8)
+        assert (batch.rules[:, j] == expected).all(), rule
+    assert (frame.rule_matrix() == batch.rules).all()
+
+
+def test_large_string_and_chunked_input_give_the_same_result():
+    rt = RECORD_TYPES["enforcement_cases"]
+    rows = table_rows(rt.name)
+    plain = check_batch(arrow_batch(rt.name, rows), rt, COUNTY, BUSINESS_DATE)
+    for variant in (arrow_batch(rt.name, rows, large=True), arrow_batch(rt.name, rows, chunks=3),
+                    arrow_batch(rt.name, rows, large=True, chunks=4)):
+        other = check_batch(variant, rt, COUNTY, BUSINESS_DATE)
+        assert (other.rules == plain.rules).all()
+        assert other.failures() == plain.failures()
+        assert other.typed.schema.equals(rt.typed_schema())  # string, never large_string
+        assert other.typed.equals(plain.typed)
+
+
+def test_duplicate_ids_across_batches():
+    rt = RECORD_TYPES["complaints"]
+    first = arrow_batch(rt.name, [row(rt.name, record_id="R-1"), row(rt.name, record_id="R-2"),
+                                  row(rt.name, record_id=None)])
+    second = arrow_batch(rt.name, [row(rt.name, record_id="R-2"), row(rt.name, record_id="R-3")], start=4)
+    # each batch alone: no duplicate
+    for b in (first, second):
+        alone = check_batch(b, rt, COUNTY, BUSINESS_DATE)
+        assert alone.rule("record_id.unique_in_file").tolist().count(FAIL) == 0
+    dups = duplicate_ids(first.column("record_id"), second.column("record_id"))
+    assert dups.to_pylist() == ["R-2"]
+    a = check_batch(first, rt, COUNTY, BUSINESS_DATE, duplicate_ids=dups)
+    b = check_batch(second, rt, COUNTY, BUSINESS_DATE, duplicate_ids=dups)
+    assert a.rule("record_id.unique_in_file").tolist() == [PASS, FAIL, NOT_APPLICABLE]
+    assert b.rule("record_id.unique_in_file").tolist() == [FAIL, PASS]
+    assert a.failures() == [(1, ["record_id.unique_in_file"]), (2, ["record_id.required"])]
+    # given, duplicate_ids replaces the batch's own view: a duplicate inside the batch that the caller does not
+    # list is not reported
+    twice = arrow_batch(rt.name, [row(rt.name, record_id="R-9"), row(rt.name, record_id="R-9")])
+    assert check_batch(twice, rt, COUNTY, BUSINESS_DATE).rule("record_id.unique_in_file").tolist() == [FAIL, FAIL]
+    none = pa.array([], pa.string())
+    assert check_batch(twice, rt, COUNTY, BUSINESS_DATE, duplicate_ids=none).rule(
+        "record_id.unique_in_file").tolist() == [PASS, PASS]
+
+
+def test_duplicated_finds_exact_duplicates_among_many_values():
+    rng = np.random.default_rng(5)
+    values = [f"ID-{i:07d}" for i in range(30_000)] + ["x" * 300, "x" * 300, "x" * 299, "", ""]
+    values += [values[i] for i in rng.choice(30_000, 50, replace=False)]
+    arr = pa.array(values + [None, None])
+    expected = pd.Series(values + [None, None], dtype="string")
+    expected = (expected.duplicated(keep=False) & expected.notna()).to_numpy()
+    assert (_duplicated(arr) == expected).all()
+    assert _duplicated(arr).sum() == 2 + 2 + 100
+
+
+@pytest.mark.parametrize("known_type", ["string", "large_string", "chunked"])
+def test_known_ids_as_arrow_arrays(known_type):
+    rt = RECORD_TYPES["litigation_cases"]
+    rows = [row(rt.name, related_enforcement_id="ZF-1", related_reconsideration_id="FY-1"),
+            row(rt.name, record_id="S-2", related_enforcement_id="ZF-404", related_reconsideration_id=None),
+            row(rt.name, record_id="S-3", related_enforcement_id=None, related_reconsideration_id="FY-404")]
+    ids = ["ZF-1", "ZF-2"]
+    known = {"string": pa.array(ids), "large_string": pa.array(ids, pa.large_string()),
+             "chunked": pa.chunked_array([["ZF-1"], ["ZF-2"]])}[known_type]
+    # only enforcement ids are known: the reconsideration rule is not applicable
+    checked = check_batch(arrow_batch(rt.name, rows), rt, COUNTY, BUSINESS_DATE,
+                          known_ids={"enforcement_cases": known})
+    assert checked.failures() == []
+    assert checked.warnings() == [(1, ["related_enforcement_id.exists"])]
+    assert checked.rule("related_enforcement_id.exists").tolist() == [PASS, FAIL, NOT_APPLICABLE]
+    assert checked.rule("related_reconsideration_id.exists").tolist() == [NOT_APPLICABLE] * 3
+    assert not checked.failed.any() and checked.valid_typed().num_rows == 3
+    both = check_batch(arrow_batch(rt.name, rows), rt, COUNTY, BUSINESS_DATE,
+                       known_ids={"enforcement_cases": known, "reconsideration_cases": pa.array([], pa.string())})
+    assert both.rule("related_reconsideration_id.exists").tolist() == [FAIL, NOT_APPLICABLE, FAIL]
+    assert both.warnings() == [(0, ["related_reconsideration_id.exists"]),
+                               (1, ["related_enforcement_id.exists"]), (2, ["related_reconsideration_id.exists"])]
+
+
+def test_check_batch_schema_drift_and_empty_json():
+    rt = RECORD_TYPES["complaints"]
+    table = arrow_batch(rt.name, [row(rt.name)]).drop_columns(["summary"])
+    with pytest.raises(SchemaDrift) as exc:
+        check_batch(table, rt, COUNTY, BUSINESS_DATE)
+    assert exc.value.missing == ["summary"]
+    empty = check_batch(pa.table({"_row_number": pa.array([], pa.int64())}), rt, COUNTY, BUSINESS_DATE)
+    assert len(empty) == 0 and empty.failures() == [] and empty.rules.shape == (0, len(rule_specs(rt)))
+    assert empty.typed.schema.equals(rt.typed_schema())
+
+
+def test_repeating_values_are_checked_once_with_the_same_outcome(monkeypatch):
+    """A big batch of repeating identifiers is checked per distinct value: the outcome is the per-row one."""
+    rt = RECORD_TYPES["enforcement_cases"]
+    base = table_rows(rt.name)
+    rows = [dict(base[i % len(base)], record_id=f"R-{i}") for i in range(25_000)]
+    batch = arrow_batch(rt.name, rows)
+    from supervision import validation
+
+    assert validation._distinct(batch.column("party_id").combine_chunks())[1] is not None  # the distinct path
+    fast = check_batch(batch, rt, COUNTY, BUSINESS_DATE)
+    monkeypatch.setattr(validation, "_distinct", lambda values: (values, None))
+    plain = check_batch(batch, rt, COUNTY, BUSINESS_DATE)
+    assert (fast.rules == plain.rules).all()
+    assert fast.typed.equals(plain.typed)
+    assert fast.failures() == plain.failures() and len(fast.failures()) > 1000
+
+
+# pandas reads a shaped timestamp as the old implementation did: the format rule must say the same
+TIMESTAMP_EDGES = ["2026-11-22T24:00:00+08:00", "2026-11-22T23:60:00+08:00", "2026-11-22T23:59:60+08:00",
+                   "2026-11-22T10:00+24:00", "2026-11-22T10:00+23:59", "2026-11-22T10:00+08:60",
+                   "2026-11-22T10:00-00:00", "2026-11-22T10:00+0830", "0000-01-01T00:00Z",
+                   "9999-12-31T23:00-05:00", "2026-02-29T10:00Z", "2024-02-29T10:00Z", "2026-11-22T10:00:00.1234567Z",
+                   "2026-11-22T10:00:00.Z", "2026-11-22t10:00Z", "2026-11-22T10:00:00+08:0", "2026-11-22T10:00+08:",
+                   "２026-11-22T10:00Z", "2026-11-22T10:00:00.999999-23:59", "2026-11-22 10:00:00-0530"]
+
+
+@pytest.mark.parametrize("ts", TIMESTAMP_EDGES)
+def test_timestamp_edges_as_pandas_reads_them(ts):
+    import re
+
+    from supervision.validation import _TIMESTAMP
+
+    shaped = re.fullmatch(_TIMESTAMP, ts) is not None
+    parsed = pd.to_datetime(pd.Series([ts]), utc=True, format="ISO8601", errors="coerce").iloc[0] if shaped else pd.NaT
+    checked = check_batch(arrow_batch("complaints", [row("complaints", updated_at=ts)]), RECORD_TYPES["complaints"],
+                          COUNTY, BUSINESS_DATE)
+    assert checked.rule("updated_at.format").tolist() == [PASS if pd.notna(parsed) else FAIL]
+    value = checked.typed.column("updated_at").cast(pa.int64())[0].as_py()  # year 0 is no Python datetime
+    assert (value is None) if pd.isna(parsed) else value == parsed.as_unit("us").asm8.view("i8")
+
+
+@pytest.mark.parametrize("d", ["0000-02-29", "0100-02-29", "1900-02-29", "2000-02-29", "2026-04-31", "2026-12-00",
+                               "2026-00-10", "9999-12-31", "2026-1-22"])
+def test_date_edges_as_pandas_reads_them(d):
+    import re
+
+    shaped = re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}", d) is not None  # pandas alone reads 2026-1-22
+    parsed = pd.to_datetime(pd.Series([d]), format="%Y-%m-%d", errors="coerce").iloc[0] if shaped else pd.NaT
+    checked = check_batch(arrow_batch("complaints", [row("complaints", handled_date=d, result="pending")]),
+                          RECORD_TYPES["complaints"], COUNTY, BUSINESS_DATE)
+    assert checked.rule("handled_date.format").tolist() == [PASS if pd.notna(parsed) else FAIL]
+
+
+def test_court_case_number_with_a_final_newline_passes_as_before():
+    """The old pattern (Python re, ``$``) accepted one final newline; so does the RE2 pattern."""
+    ok = check_batch(arrow_batch("litigation_cases", [row("litigation_cases", court_case_number="（2026）豫1002行初1号\n")]),
+                     RECORD_TYPES["litigation_cases"], COUNTY, BUSINESS_DATE)
+    assert ok.rule("court_case_number_format").tolist() == [PASS]
+    unknown_province = check_batch(arrow_batch("litigation_cases", [row("litigation_cases", county_code="710000")]),
+                                   RECORD_TYPES["litigation_cases"], "710000", BUSINESS_DATE)
+    assert unknown_province.rule("court_case_number_format").tolist() == [FAIL]
+
+
+# --- run_gx_rules: GX over the int8 matrix -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gx_matrix():
+    rt = RECORD_TYPES["complaints"]
+    rows = [row(rt.name, record_id=f"T-{i}") for i in range(6)]
+    rows[1]["channel"] = "wechat"
+    rows[2].update(handled_date=None, result="pending")  # handled_not_before_received: not applicable
+    rows[3].update(handled_date=None, result="pending")
+    rows[4]["record_id"] = rows[5]["record_id"] = "T-DUP"
+    checked = check_batch(arrow_batch(rt.name, rows), rt, COUNTY, BUSINESS_DATE)
+    return rt, checked, run_gx_rules(checked.rules, rt)
+
+
+def test_run_gx_rules_counts_failures_and_not_applicable(gx_matrix):
+    rt, checked, result = gx_matrix
+    assert set(result["rules"]) == {s.id for s in rule_specs(rt)}
+    assert {r: v["unexpected_count"] for r, v in result["rules"].items() if v["unexpected_count"]} == {
+        "channel.enum": 1, "record_id.unique_in_file": 2}
+    assert result["rules"]["handled_not_before_received"]["not_applicable"] == 2
+    assert result["rules"]["handled_date.format"]["not_applicable"] == 2  # empty optional date
+    assert result["rules"]["complainant_id.identifier"]["not_applicable"] == 0
+    for rule, v in result["rules"].items():
+        assert v["not_applicable"] == checked.not_applicable_counts()[rule]
+        assert v["unexpected_count"] == checked.counts()[rule]
+        assert v["element_count"] == len(checked)
+        assert v["success"] == (v["unexpected_count"] == 0)
+    assert result["rules"]["channel.enum"]["severity"] == "error" and result["success"] is False
+
+
+def test_gx_suite_reads_the_int8_encoding():
+    rt = RECORD_TYPES["complaints"]
+    suite = validation_definition(rt).suite
+    assert len(suite.expectations) == len(rule_specs(rt))
+    for e, spec in zip(suite.expectations, rule_specs(rt), strict=True):
+        assert e.column == "rule__" + spec.id and list(e.value_set) == [PASS, NOT_APPLICABLE]
+        assert e.description == spec.description
+        assert e.meta["rule"] == spec.id and e.meta["severity"] == spec.severity and e.meta["record_type"] == rt.name
+        assert "1 = passes" in e.meta["values"] and "2 = not applicable" in e.meta["values"]
+
+
+def test_run_gx_rules_refuses_a_matrix_gx_reads_otherwise():
+    """GX and the split disagree (a value that is neither 0, 1 nor 2): refuse to load."""
+    rt = RECORD_TYPES["complaints"]
+    checked = check_batch(arrow_batch(rt.name, [row(rt.name)]), rt, COUNTY, BUSINESS_DATE)
+    broken = checked.rules.copy(order="F")
+    broken[0, 0] = 3
+    with pytest.raises(RuntimeError, match="refusing to load"):
+        run_gx_rules(broken, rt)
+    with pytest.raises(ValueError):
+        run_gx_rules(checked.rules[:, 1:], rt)
+
+
+def test_rule_frame_is_one_block_over_the_matrix():
+    rt = RECORD_TYPES["enforcement_cases"]
+    checked = check_batch(arrow_batch(rt.name, table_rows(rt.name)), rt, COUNTY, BUSINESS_DATE)
+    frame = rule_frame(checked.rules, rt)
+    assert list(frame.columns) == ["rule__" + s.id for s in rule_specs(rt)]
+    assert set(frame.dtypes.astype(str)) == {"int8"}
+    assert np.shares_memory(frame.to_numpy(copy=False), checked.rules)  # no copy per column
+
+
+def test_run_gx_accepts_a_checked_batch(gx_matrix):
+    rt, checked, result = gx_matrix
+    again = run_gx(checked, rt)
+    assert again["rules"] == result["rules"]
