@@ -24,8 +24,9 @@ def _pii(f) -> str:
 
 
 def render_record_type(rt: RecordType) -> str:
-    lines = [f"## `{rt.name}` ({rt.zh})", "", f"Warehouse table: `core.{rt.table}` (current) and "
-             f"`core.{rt.table}_history` (every version).", "",
+    lines = [f"## `{rt.name}` ({rt.zh})", "", f"Warehouse table: `core.{rt.table}` (current version), "
+             f"`core.{rt.table}_superseded` (older versions) and the view `core.{rt.table}_history` "
+             "(every version, each once).", "",
              "| field | 中文 | type | required | PII | notes |", "|---|---|---|---|---|---|"]
     for f in rt.fields:
         notes = []

@@ -139,15 +139,24 @@ def _generate(conn, start: date, end: date) -> dict[str, int]:
 
 
 def _history(conn, since) -> None:
-    """Every current version goes to history; half the records also get an older version (re-sent rows)."""
+    """Half the records get an older version (re-sent rows): into ``core.<table>_superseded`` (V400: the
+    current version is the core row itself; ``core.<table>_history`` is the view of both)."""
     for table in TABLES:
-        core, hist = sql.Identifier("core", table), sql.Identifier("core", table + "_history")
-        conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE loaded_at >= %s "
-                             "AND right(record_id, 1) IN ('0', '2', '4', '6', '8')").format(hist, core), (since,))
-        conn.execute(sql.SQL("UPDATE {} SET updated_at = updated_at - interval '2 days', row_hash = md5(row_hash) "
-                             "WHERE loaded_at >= %s").format(hist), (since,))
-        conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE loaded_at >= %s ON CONFLICT DO NOTHING").format(
-            hist, core), (since,))
+        core, sup = sql.Identifier("core", table), sql.Identifier("core", table + "_superseded")
+        cols = [r[0] for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+            "ORDER BY attnum", (f"core.{table}",))]
+        older = {"updated_at": sql.SQL("updated_at - interval '2 days'"), "row_hash": sql.SQL("md5(row_hash)")}
+        conn.execute(sql.SQL("INSERT INTO {} SELECT {} FROM {} WHERE loaded_at >= %s "
+                             "AND right(record_id, 1) IN ('0', '2', '4', '6', '8') ON CONFLICT DO NOTHING").format(
+            sup, sql.SQL(", ").join(older.get(c, sql.Identifier(c)) for c in cols), core), (since,))
+
+
+def _supersede(conn, table: str, where: str, params) -> None:
+    """Before a benchmark UPDATE replaces current rows: keep their version in ``_superseded`` (as the loader
+    does)."""
+    conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE {} ON CONFLICT DO NOTHING").format(
+        sql.Identifier("core", table + "_superseded"), sql.Identifier("core", table), sql.SQL(where)), params)
 
 
 def _timed(fn):
@@ -183,9 +192,12 @@ def run(url: str, province: str, days: int, key: PiiKey) -> dict:
         with conn.transaction():
             nxt = end + timedelta(1)
             report["night_rows"] = _generate(conn, nxt, nxt)
-            conn.execute("UPDATE core.enforcement_case SET status = 'decided', decided_date = %s, "
-                         "updated_at = updated_at + interval '1 day', row_hash = md5(row_hash), loaded_at = now() "
-                         "WHERE status = 'open' AND action_type <> 'inspection' AND random() < 0.05", (nxt,))
+            # about 1 in 20 open acts decided (deterministic, so their current version can be superseded first)
+            decided = "status = 'open' AND action_type <> 'inspection' AND hashtext(record_id) %% 20 = 0"
+            _supersede(conn, "enforcement_case", decided, ())
+            conn.execute(sql.SQL("UPDATE core.enforcement_case SET status = 'decided', decided_date = %s, "
+                                 "updated_at = updated_at + interval '1 day', row_hash = md5(row_hash), "
+                                 "loaded_at = now() WHERE {}").format(sql.SQL(decided)), (nxt,))
             _history(conn, t1)
         r, report["nightly_refresh_seconds"] = _timed(lambda: refresh_marts(conn, key=key, as_of=nxt + timedelta(1),
                                                                             migrate=False))
@@ -193,6 +205,7 @@ def run(url: str, province: str, days: int, key: PiiKey) -> dict:
 
         # A same-day re-run for one county.
         county = conn.execute("SELECT min(code) FROM bench_county").fetchone()[0]
+        _supersede(conn, "complaint", "county_code = %s AND handled_date IS NULL", (county,))
         conn.execute("UPDATE core.complaint SET handled_date = received_date + 10, updated_at = updated_at + "
                      "interval '1 hour', row_hash = md5(row_hash), loaded_at = now() WHERE county_code = %s "
                      "AND handled_date IS NULL", (county,))

@@ -40,6 +40,8 @@ MARTS_RELATIONS: tuple[tuple[str, str], ...] = (
 OTHER_RELATIONS: tuple[tuple[str, str], ...] = (
     ("ref.division", "table"),
     *[(f"core.{rt.table}", "table") for rt in RECORD_TYPES.values()],
+    *[(f"core.{rt.table}_superseded", "table") for rt in RECORD_TYPES.values()],
+    *[(f"core.{rt.table}_history", "view") for rt in RECORD_TYPES.values()],
     ("ops.marts_refresh", "table"),
 )
 

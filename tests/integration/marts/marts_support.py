@@ -234,7 +234,7 @@ def clean(conn) -> None:
                                                        ("ops", "submission"), ("ops", "submission_verdict"),
                                                        ("ops", "alert"), ("ops", "submission_exception")]
     tables += [("core", rt.table) for rt in RECORD_TYPES.values()]
-    tables += [("core", rt.table + "_history") for rt in RECORD_TYPES.values()]
+    tables += [("core", rt.table + "_superseded") for rt in RECORD_TYPES.values()]
     conn.execute(psycopg.sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
         psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(*t) for t in tables)))
 

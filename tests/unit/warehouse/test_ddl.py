@@ -3,7 +3,14 @@
 import re
 
 from supervision.contract import RECORD_TYPES
-from supervision.warehouse.ddl import CORE_MIGRATION, core_migration_sql, core_table_ddl, row_hash_sql
+from supervision.warehouse.ddl import (
+    CORE_MIGRATION,
+    VERSIONS_MIGRATION,
+    core_migration_sql,
+    core_table_ddl,
+    row_hash_sql,
+    versions_once_migration_sql,
+)
 from supervision.warehouse.migrate import MIGRATIONS_DIR, migrations
 
 
@@ -12,6 +19,16 @@ def test_committed_core_migration_is_generated_from_contract():
     assert committed == core_migration_sql(), (
         f"{CORE_MIGRATION} differs from the contract; regenerate it with "
         "`python -m supervision.warehouse.ddl` if it was never applied anywhere, else write an ALTER migration")
+
+
+def test_committed_versions_once_migration_is_generated_from_contract():
+    committed = (MIGRATIONS_DIR / VERSIONS_MIGRATION).read_text(encoding="utf-8")
+    assert committed == versions_once_migration_sql(), (
+        f"{VERSIONS_MIGRATION} differs from the contract; applied migrations never change: write a new one")
+    for rt in RECORD_TYPES.values():
+        view = (f"CREATE VIEW core.{rt.table}_history AS\n    SELECT * FROM core.{rt.table} UNION ALL "  # noqa: S608
+                f"SELECT * FROM core.{rt.table}_superseded;")
+        assert view in committed
 
 
 def test_core_table_has_every_field_in_contract_order_then_metadata():
