@@ -960,3 +960,46 @@ def test_run_gx_accepts_a_checked_batch(gx_matrix):
     rt, checked, result = gx_matrix
     again = run_gx(checked, rt)
     assert again["rules"] == result["rules"]
+
+
+def test_gx_data_fingerprint_is_skipped_for_the_run_only(gx_matrix):
+    import great_expectations.execution_engine.pandas_execution_engine as engine
+
+    from supervision.validation import _without_gx_data_fingerprint
+
+    rt, checked, result = gx_matrix
+    before = engine.HASH_THRESHOLD
+    assert before > 0
+    with _without_gx_data_fingerprint():
+        with _without_gx_data_fingerprint():
+            assert engine.HASH_THRESHOLD == 0
+        assert engine.HASH_THRESHOLD == 0  # the outer run is still under way
+    assert engine.HASH_THRESHOLD == before
+    with pytest.raises(RuntimeError), _without_gx_data_fingerprint():
+        raise RuntimeError("GX failed")
+    assert engine.HASH_THRESHOLD == before
+    hashed = run_gx_rules(checked.rules, rt, data_fingerprint=True)
+    assert hashed["rules"] == result["rules"] and engine.HASH_THRESHOLD == before
+
+
+COURT_NUMBERS = ["（2026）豫1002行初123号", "(2026)豫1002行初123号", "（2026)豫1002行终5号", "(2025）豫10行申1号",
+                 "（2026）豫1002行赔初12号", "（2026）豫行再1号", "（2026）京0105行初123号", "2026豫1002行初123号",
+                 "（2026）豫1002民初123号", "（2026）豫1002行初123", "〔2026〕豫1002行初123号", "（2026）豫1002行初123号\n",
+                 "（2026）豫1002行初123号\n\n", "（2026）豫1002行初1234567号", "（2026）豫10020000行初1号", "（２026）豫1002行初1号",
+                 "（2026）豫1002行赔号1号", "（2026）豫1002行初号", " （2026）豫1002行初1号", "（2026）豫1002行辖99号"]
+
+
+@pytest.mark.parametrize("county", [COUNTY, "420102", "710000"])
+def test_court_case_number_re2_says_what_the_python_pattern_says(county):
+    """RE2 (Arrow) and the Python pattern ``_COURT`` of the contract agree on every number."""
+    from supervision.contract import PROVINCE_ABBREVIATIONS
+    from supervision.validation import _COURT
+
+    abbr = PROVINCE_ABBREVIATIONS.get(county[:2], "?")
+    expected = [PASS if (m := _COURT.search(n)) and m.group(2) == abbr else FAIL for n in COURT_NUMBERS]
+    rows = [row("litigation_cases", record_id=f"S-{i}", county_code=county, court_case_number=n)
+            for i, n in enumerate(COURT_NUMBERS)]
+    checked = check_batch(arrow_batch("litigation_cases", rows), RECORD_TYPES["litigation_cases"], county,
+                          BUSINESS_DATE)
+    assert checked.rule("court_case_number_format").tolist() == expected
+    assert expected.count(PASS) >= (7 if county == COUNTY else 0)
