@@ -5,10 +5,10 @@ field an int32 byte length (-1 = NULL) followed by the value in the type's binar
 trailer. All integers are big-endian.
 
 Fixed-width fields (date, timestamp, numeric, bool, integers, fixed-size binary) of consecutive columns are
-laid out together in one numpy matrix per run, one row per record; a NULL there keeps its 4-byte header and
-drops its payload bytes (a boolean compaction). A variable-width field (string, binary) is its 4-byte header
-plus its value. One ``binary_join_element_wise`` over the pieces gives each record's bytes, and the values
-buffer of that join *is* the COPY stream.
+laid out together in one numpy structured array per run, one record per row; a NULL there keeps its 4-byte
+header and drops its payload bytes (a boolean compaction). A variable-width field (string, binary) is its
+4-byte header (ending the piece before it) plus its value. One ``take`` interleaves the pieces row by row,
+and the values buffer of the result *is* the COPY stream.
 
 Type mapping (PostgreSQL column <- Arrow):
   text / varchar / char  <- string, large_string, binary (UTF-8 bytes; PostgreSQL pads char(n))
@@ -25,13 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension length
 TRAILER = b"\xff\xff"
 PG_EPOCH_DAYS = 10_957  # 2000-01-01 - 1970-01-01
 PG_EPOCH_US = PG_EPOCH_DAYS * 86_400_000_000
-_JOIN = pc.JoinOptions(null_handling="replace", null_replacement="")
 
 
 def _validity(a: pa.Array) -> np.ndarray | None:
@@ -184,6 +182,10 @@ def encode_rows(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Buffer:
     if len(pieces) == 1:
         rows = pieces[0]
     else:
-        rows = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.binary()), options=_JOIN)
-    offsets = np.frombuffer(rows.buffers()[1], np.int32, n + 1, rows.offset * 4)
+        # Interleave the pieces row by row: one take from their concatenation (faster than an element-wise
+        # join of ~25 arrays); the values buffer of the result is the stream.
+        k = len(pieces)
+        order = (np.arange(k, dtype=np.int64)[None, :] * n + np.arange(n, dtype=np.int64)[:, None]).reshape(-1)
+        rows = pa.concat_arrays(pieces).take(pa.array(order))
+    offsets = np.frombuffer(rows.buffers()[1], np.int32, len(rows) + 1, rows.offset * 4)
     return rows.buffers()[2][offsets[0]:offsets[-1]]

@@ -50,6 +50,7 @@ from supervision.warehouse.row_hash import row_hashes
 
 BATCH_ROWS = 100_000  # rows per CSV COPY chunk (copy_csv)
 CHUNK_ROWS = 50_000  # rows per encoded binary COPY chunk: bounds the bytes in flight (~15 MB)
+FIRST_CHUNK_ROWS = 10_000  # a small first chunk: the server starts sooner
 PROBE_KEYS = 1_000  # keys of a batch looked up in core before trying the fast path
 QUEUE_BATCHES = 2  # batches waiting for the worker: the producer blocks when the database is behind
 COPY_QUEUE_BUFFERS = 256  # 128 KiB buffers queued for the socket (32 MiB) while the next chunk is encoded
@@ -404,7 +405,8 @@ class RecordLoader:
     def _run(self) -> None:
         try:
             with self.conn.transaction():
-                self.conn.execute("SELECT set_config('work_mem', '64MB', true)")
+                # sorts and hashes of a big merge in memory; no JIT (seconds of compiling for a one-off plan)
+                self.conn.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
                 if self.conn.info.encoding != "utf-8":
                     self.conn.execute("SET LOCAL client_encoding TO 'UTF8'")  # the COPY bytes are UTF-8
                 while True:
@@ -468,9 +470,11 @@ class RecordLoader:
 
     def _winner_chunks(self, batch: _Batch, *, latest: bool | None = None):
         cols = _copy_columns(self.rt, latest=latest is not None)
-        for start in range(0, len(batch.winners), CHUNK_ROWS):
+        n = len(batch.winners)
+        bounds = [0, *range(FIRST_CHUNK_ROWS, n, CHUNK_ROWS), n] if n > FIRST_CHUNK_ROWS else [0, n]
+        for start, end in itertools.pairwise(bounds):
             t0 = time.perf_counter()
-            chunk = batch.table.take(pa.array(batch.winners[start:start + CHUNK_ROWS]))
+            chunk = batch.table.take(pa.array(batch.winners[start:end]))
             self.timings["take"] += time.perf_counter() - t0
             yield _encode(self.rt, chunk, cols, self.submission_id, self.timings, latest=latest)
 
@@ -508,40 +512,55 @@ class RecordLoader:
         _copy(self.conn, stage, cols, chunks)
         self.conn.execute(sql.SQL("ANALYZE {}").format(stage))  # so a small stage joins core by its index
         t1 = time.perf_counter()
-        inserted, updated, keys, revived, lost = self.conn.execute(
-            merge_sql(self.rt, stage, self._core, self._superseded)).fetchone()
+        inserted, updated, revived, lost = self.conn.execute(merge_sql(
+            self.rt, stage, self._core, self._superseded, losers=batch.losers is not None)).fetchone()
         tm["copy_stage"] += t1 - t0
         tm["merge"] += time.perf_counter() - t1
+        keys = len(batch.winners)
         history_added = inserted + updated - revived + lost
         return LoadResult(batch.rows, inserted, updated, keys - inserted - updated, history_added, batch.duplicates)
 
 
-def merge_sql(rt: RecordType, stage: sql.Composable, core: sql.Composable, superseded: sql.Composable) -> sql.Composed:
-    """One statement over the stage (one ``latest`` row per key, plus that key's other incoming versions):
-    every part touches its own rows (disjoint keys or versions), so the single snapshot is enough.
-    Returns (inserted, updated, keys, revived, lost)."""
-    names = rt.field_names
-    target = [*names, *META]
+def merge_sql(rt: RecordType, stage: sql.Composable, core: sql.Composable, superseded: sql.Composable, *,
+              losers: bool = True) -> sql.Composed:
+    """One statement over the stage (one ``latest`` row per key, plus, with ``losers``, that key's other
+    incoming versions). ``w`` holds only the keys with work to do (an identical re-send is not in it) and
+    points back at the stage row by ctid; the parts touch disjoint keys or versions, so the statement's single
+    snapshot is enough (``moved`` reads core as it was before ``upd``). Returns (inserted, updated, revived,
+    lost)."""
+    target = [*rt.field_names, *META]
     ident = sql.Identifier
     tcols = sql.SQL(", ").join(map(ident, target))
-    wcols = sql.SQL(", ").join(ident("w", c) for c in target)
     scols = sql.SQL(", ").join(ident("s", c) for c in target)
     set_cols = [c for c in target if c not in ("county_code", "record_id")]
+    losers_part = sql.SQL("""
+            UNION ALL  -- other incoming versions of the batch's keys, unless the current one
+            SELECT {scols} FROM {stage} s
+            LEFT JOIN {core} c ON c.county_code = s.county_code AND c.record_id = s.record_id
+            WHERE NOT s.latest AND (c.record_id IS NULL OR s.updated_at <> c.updated_at OR s.row_hash <> c.row_hash)
+        """).format(scols=scols, stage=stage, core=core) if losers else sql.SQL("")
     return sql.SQL("""
         WITH w AS MATERIALIZED (
-            SELECT s.*, c AS cur,
-                   CASE WHEN c.record_id IS NULL THEN 'i'
-                        -- newest updated_at wins; on a tie a later submission (then a later source row) with
-                        -- other content replaces the stored one; an identical version changes nothing
-                        WHEN s.updated_at > c.updated_at
-                          OR (s.updated_at = c.updated_at AND s.row_hash <> c.row_hash
-                              AND (s.submission_id, coalesce(s.source_row, -1))
-                                  > (c.submission_id, coalesce(c.source_row, -1)))
-                        THEN 'u' ELSE 'n' END AS action
-            FROM {stage} s LEFT JOIN {core} c ON c.county_code = s.county_code AND c.record_id = s.record_id
-            WHERE s.latest
+            SELECT * FROM (
+                SELECT s.ctid AS sref, s.county_code, s.record_id, s.updated_at, s.row_hash,
+                       c.updated_at AS cur_updated_at, c.row_hash AS cur_row_hash,
+                       CASE WHEN c.record_id IS NULL THEN 'i'
+                            -- newest updated_at wins; on a tie a later submission (then a later source row)
+                            -- with other content replaces the stored one; an identical version changes nothing
+                            WHEN s.updated_at > c.updated_at
+                              OR (s.updated_at = c.updated_at AND s.row_hash <> c.row_hash
+                                  AND (s.submission_id, coalesce(s.source_row, -1))
+                                      > (c.submission_id, coalesce(c.source_row, -1)))
+                            THEN 'u' ELSE 'n' END AS action
+                FROM {stage} s LEFT JOIN {core} c ON c.county_code = s.county_code AND c.record_id = s.record_id
+                WHERE s.latest
+            ) x
+            WHERE action <> 'n' OR updated_at <> cur_updated_at OR row_hash <> cur_row_hash
         ), moved AS (  -- (a) a replaced current row becomes a superseded version
-            INSERT INTO {superseded} SELECT (w.cur).* FROM w WHERE w.action = 'u' ON CONFLICT DO NOTHING
+            INSERT INTO {superseded}
+            SELECT c.* FROM w JOIN {core} c ON c.county_code = w.county_code AND c.record_id = w.record_id
+            WHERE w.action = 'u'
+            ON CONFLICT DO NOTHING
         ), revived AS (  -- (b) a superseded version that becomes current again leaves _superseded
             DELETE FROM {superseded} x USING w
             WHERE w.action = 'u' AND x.county_code = w.county_code AND x.record_id = w.record_id
@@ -549,26 +568,23 @@ def merge_sql(rt: RecordType, stage: sql.Composable, core: sql.Composable, super
             RETURNING 1
         ), lost AS (  -- (c) incoming versions that lose, unless already stored
             INSERT INTO {superseded} ({tcols})
-            SELECT {wcols} FROM w
-            WHERE w.action = 'n' AND NOT (w.updated_at = (w.cur).updated_at AND w.row_hash = (w.cur).row_hash)
-            UNION ALL
-            SELECT {scols} FROM {stage} s JOIN w ON w.county_code = s.county_code AND w.record_id = s.record_id
-            WHERE NOT s.latest
-              AND (w.action = 'i' OR NOT (s.updated_at = (w.cur).updated_at AND s.row_hash = (w.cur).row_hash))
+            SELECT {scols} FROM w JOIN {stage} s ON s.ctid = w.sref WHERE w.action = 'n'
+            {losers_part}
             ON CONFLICT DO NOTHING
             RETURNING 1
         ), upd AS (  -- (d) winners: replace the current row ...
             UPDATE {core} c SET ({set_cols}, loaded_at) = ({set_vals}, now())
-            FROM w WHERE w.action = 'u' AND c.county_code = w.county_code AND c.record_id = w.record_id
+            FROM w JOIN {stage} s ON s.ctid = w.sref
+            WHERE w.action = 'u' AND c.county_code = w.county_code AND c.record_id = w.record_id
         ), ins AS (  -- ... or become the first one
-            INSERT INTO {core} ({tcols}) SELECT {wcols} FROM w WHERE w.action = 'i'
+            INSERT INTO {core} ({tcols}) SELECT {scols} FROM w JOIN {stage} s ON s.ctid = w.sref WHERE w.action = 'i'
         )
-        SELECT count(*) FILTER (WHERE action = 'i'), count(*) FILTER (WHERE action = 'u'), count(*),
+        SELECT count(*) FILTER (WHERE action = 'i'), count(*) FILTER (WHERE action = 'u'),
                (SELECT count(*) FROM revived), (SELECT count(*) FROM lost)
         FROM w""").format(
-        stage=stage, core=core, superseded=superseded, tcols=tcols, wcols=wcols, scols=scols,
+        stage=stage, core=core, superseded=superseded, tcols=tcols, scols=scols, losers_part=losers_part,
         set_cols=sql.SQL(", ").join(map(ident, set_cols)),
-        set_vals=sql.SQL(", ").join(ident("w", c) for c in set_cols))
+        set_vals=sql.SQL(", ").join(ident("s", c) for c in set_cols))
 
 
 def load_records(conn: psycopg.Connection, rt: RecordType, data: pd.DataFrame | pa.Table,
