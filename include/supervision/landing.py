@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -24,22 +25,79 @@ def _partition(lake: Path, zone: str, record_type: str, business_date: date, cou
         f"county_code={county_code}")
 
 
+class Lander:
+    """Writes what arrived to ``<partition>/<sha256>.parquet`` batch by batch, in a background thread (the
+    Parquet encoder releases the GIL), while the same batches are validated. Nothing to do when that file is
+    already there (a re-run): landed files are immutable. The file appears under its final name only when
+    complete (:meth:`finish`); a failed run leaves no partial file behind."""
+
+    def __init__(self, lake: Path, raw: RawBatch, record_type: str, business_date: date, county_code: str,
+                 source_file: str):
+        self.raw, self.source_file = raw, source_file
+        self.target = _partition(lake, "raw", record_type, business_date, county_code) / f"{raw.sha256}.parquet"
+        self.done = self.target.exists()
+        self._tmp = self.target.with_suffix(f".parquet.{os.getpid()}.tmp")
+        self._writer: pq.ParquetWriter | None = None
+        self._pool = None if self.done else ThreadPoolExecutor(1, thread_name_prefix="land")
+        self._last = None
+
+    def _metadata(self, schema: pa.Schema) -> pa.Schema:
+        return schema.with_metadata({
+            **(schema.metadata or {}),
+            b"source_file": self.source_file.encode(), b"source_sha256": self.raw.sha256.encode(),
+            b"source_format": self.raw.format.encode(), b"source_encoding": (self.raw.encoding or "").encode(),
+        })
+
+    def _write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self._tmp, self._metadata(table.schema), compression="zstd")
+        self._writer.write_table(table.replace_schema_metadata(self._writer.schema.metadata))
+
+    def write(self, table: pa.Table) -> None:
+        """Hand one batch (in file order) to the writer thread."""
+        if self.done:
+            return
+        if self._last is not None:
+            self._last.result()  # at most one batch in flight: memory stays bounded, errors surface here
+        self._last = self._pool.submit(self._write, table)
+
+    def land_all(self, batch_rows: int) -> Path:
+        """Land the whole batch now (files rejected before validation)."""
+        if not self.done:
+            for table in self.raw.tables(batch_rows):
+                self.write(table)
+        return self.finish()
+
+    def finish(self) -> Path:
+        if self.done:
+            return self.target
+        if self._last is not None:
+            self._last.result()
+        if self._writer is None:  # nothing was written: an empty batch still lands, with its columns
+            self._write(pa.table({c: pa.array([], pa.string()) for c in ["_row_number", *self.raw.columns]}))
+        self._writer.close()
+        os.replace(self._tmp, self.target)  # atomic: a crashed run never leaves half a file under the final name
+        self.done = True
+        return self.target
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if not self.done:
+            if self._writer is not None:
+                self._writer.close()
+            self._tmp.unlink(missing_ok=True)
+
+
 def land_raw(lake: Path, raw: RawBatch, record_type: str, business_date: date, county_code: str,
-             source_file: str) -> Path:
-    target = _partition(lake, "raw", record_type, business_date, county_code) / f"{raw.sha256}.parquet"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(raw.frame, preserve_index=False)
-    table = table.replace_schema_metadata({
-        **(table.schema.metadata or {}),
-        b"source_file": source_file.encode(), b"source_sha256": raw.sha256.encode(),
-        b"source_format": raw.format.encode(), b"source_encoding": (raw.encoding or "").encode(),
-    })
-    tmp = target.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, target)  # atomic: a crashed run never leaves half a file under the final name
-    return target
+             source_file: str, batch_rows: int = 200_000) -> Path:
+    """Land a whole batch at once (see :class:`Lander`)."""
+    lander = Lander(lake, raw, record_type, business_date, county_code, source_file)
+    try:
+        return lander.land_all(batch_rows)
+    finally:
+        lander.close()
 
 
 def land_rejected_bytes(lake: Path, path: Path, sha256: str, record_type: str, business_date: date,

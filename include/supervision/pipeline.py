@@ -10,21 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg import sql
 
 from supervision import settings
 from supervision.contract import RECORD_TYPES, RecordType
-from supervision.landing import land_raw, land_rejected_bytes
+from supervision.landing import Lander, land_rejected_bytes
 from supervision.registry import County
-from supervision.sources import RawBatch
+from supervision.sources import ROW_NUMBER, RawBatch
 from supervision.sources.filedrop import DayDrop, UnreadableFile, UnsafePath, discover, read_file
-from supervision.validation import SchemaDrift, compute_rules, rule_specs, run_gx
+from supervision.validation import SchemaDrift, check_batch, check_schema, rule_specs, run_gx_rules
 from supervision.warehouse.connection import connect
 from supervision.warehouse.ledger import (
     record_submission,
@@ -32,7 +36,7 @@ from supervision.warehouse.ledger import (
     write_quarantine,
     write_warnings,
 )
-from supervision.warehouse.load import load_records
+from supervision.warehouse.load import RecordLoader
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,7 @@ class RunContext:
     warehouse_url: str | None = None
     run_id: str | None = None
     # record ids seen this night per (county, record type), valid or not: cross-record checks accept them
-    night_ids: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    night_ids: dict[tuple[str, str], list[pa.Array]] = field(default_factory=dict)
 
     @classmethod
     def default(cls, business_date: date, drop_root: Path | None = None, run_id: str | None = None,
@@ -142,60 +146,125 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext) 
                   manifest_rows=manifest_rows, batch_problem=manifest_problem, notes=notes)
 
 
+def batch_rows() -> int:
+    """Rows per batch: validation of batch k+1 runs while the warehouse loads batch k; memory stays bounded."""
+    return int(os.environ.get("SUPERVISION_BATCH_ROWS", 200_000))
+
+
+def gx_part_rows() -> int:
+    """Rows per Great Expectations validation run: one run (one Data Docs page) per file up to this size."""
+    return int(os.environ.get("SUPERVISION_GX_PART_ROWS", 2_000_000))
+
+
+def _referenced_types() -> frozenset[str]:
+    return frozenset(f.references for rt in RECORD_TYPES.values() for f in rt.fields if f.references)
+
+
 def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, source_kind: str, source_ref: str,
            manifest_status: str | None = None, manifest_rows: int | None = None,
            batch_problem: tuple[str, str] | None = None, notes: list[str] | None = None) -> FileOutcome:
     """The same for every transport: land raw Parquet → schema → rules + GX → split → load / quarantine → ledger.
 
-    ``batch_problem`` = (rule id, text) rejects the whole batch before validation (e.g. a damaged transfer).
+    Rows flow in batches (``SUPERVISION_BATCH_ROWS``): the main thread validates batch k+1 while the loader's
+    thread COPYs batch k, and memory stays bounded for any file size. Everything for the file (ledger row,
+    loaded rows, quarantine, warnings) is one transaction; a file rejected as a whole (over its county's
+    threshold) rolls its loaded rows back to a savepoint. ``batch_problem`` = (rule id, text) rejects the whole
+    batch before validation (e.g. a damaged transfer).
     """
     where, rel, notes = _label(county), source_ref, list(notes or [])
-    if "record_id" in raw.frame:
-        ctx.night_ids.setdefault((county.code, rt.name), set()).update(raw.frame["record_id"].dropna())
-    lake_path = land_raw(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
+    if rt.name in _referenced_types() and (ids := raw.record_ids()) is not None:
+        ctx.night_ids.setdefault((county.code, rt.name), []).append(
+            ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids)
+    lander = Lander(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
     base = dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                 source_kind=source_kind, source_file=rel, file_sha256=raw.sha256, file_format=raw.format,
                 encoding=raw.encoding, received_at=raw.received_at, manifest_rows=manifest_rows,
-                manifest_status=manifest_status, rows_received=raw.rows, lake_path=str(lake_path), run_id=ctx.run_id)
-
-    if batch_problem:
-        rule, text = batch_problem
-        reason = f"{where}: {rel} rejected: {text}. Re-send the file and its manifest line."
-        return _reject_whole(county, rt, ctx, raw, rel, base, reason, {rule: text}, validation_ref=None)
+                manifest_status=manifest_status, rows_received=raw.rows, lake_path=str(lander.target), run_id=ctx.run_id)
     try:
-        checked = compute_rules(raw.frame, rt, county.code, ctx.business_date, _known_ids(county, rt, raw, ctx))
-    except SchemaDrift as e:
-        reason = f"{where}: {rel} rejected: {e}. Send the columns of contract v1 ({rt.name})."
-        return _reject_whole(county, rt, ctx, raw, rel, base, reason, {"file.schema": str(e)}, validation_ref=None)
+        if batch_problem:
+            lander.land_all(batch_rows())
+            rule, text = batch_problem
+            reason = f"{where}: {rel} rejected: {text}. Re-send the file and its manifest line."
+            return _reject_whole(county, rt, ctx, raw, rel, base, reason, {rule: text}, validation_ref=None)
+        try:
+            check_schema(raw.columns, rt)
+        except SchemaDrift as e:
+            lander.land_all(batch_rows())
+            reason = f"{where}: {rel} rejected: {e}. Send the columns of contract v1 ({rt.name})."
+            return _reject_whole(county, rt, ctx, raw, rel, base, reason, {"file.schema": str(e)}, validation_ref=None)
+        return _validate_and_load(county, rt, raw, ctx, rel, base, lander, notes)
+    finally:
+        lander.close()
 
-    # One GX run per received file (run name = county, date, type, content hash): a re-run rewrites the same result.
-    gx_result = run_gx(checked, rt, run_name=f"{county.code}-{ctx.business_date}-{rt.name}-{raw.sha256[:16]}",
-                       run_time=raw.received_at.astimezone(UTC))
-    _write_validation(ctx, county.code, rt.name, raw.sha256, rel, gx_result)
-    validation_ref = gx_result["data_docs_page"]
-    failures = checked.failures()
-    share = len(failures) / raw.rows if raw.rows else 0.0
-    if failures and share > county.reject_threshold:
-        reason = (f"{where}: {rel} rejected: {len(failures)} of {raw.rows} rows ({share:.0%}) break rules, "
-                  f"over the county's threshold of {county.reject_threshold:.0%}. Fix the rows listed in "
-                  f"ops.quarantine and re-send the whole file.")
-        return _reject_whole(county, rt, ctx, raw, rel, base, reason, {
-            "file.reject_threshold": f"the file's rejected share {share:.0%} is over {county.reject_threshold:.0%}"},
-            validation_ref=validation_ref, row_failures=failures)
 
-    quarantine = _quarantine_rows(county, rt, ctx, raw, rel, failures)
-    status = "loaded_with_quarantine" if failures else "loaded"
-    warnings = checked.warnings()
-    findings = notes + ([f"{len(failures)} row(s) quarantined: " + _rule_summary(failures)] if failures else [])
-    findings += [f"{len(warnings)} warning(s): " + _rule_summary(warnings)] if warnings else []
-    reason = f"{where}: {rel}: " + "; ".join(findings) if findings else None
+def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, rel: str, base: dict,
+                       lander: Lander, notes: list[str]) -> FileOutcome:
+    where = _label(county)
+    run_name = f"{county.code}-{ctx.business_date}-{rt.name}-{raw.sha256[:16]}"
+    run_time = raw.received_at.astimezone(UTC)
+    duplicate_ids = raw.duplicate_ids()
+    too_many = county.reject_threshold * raw.rows  # more failing rows than this: the whole file is rejected
+    failures: list[tuple[int, list[str]]] = []  # (position in file, error rules)
+    quarantine: list[dict] = []
+    warning_rows: list[dict] = []
+    warning_hits: list[tuple[int, list[str]]] = []
+    gx = _GxParts(rt, run_name, run_time, raw.rows)
     with connect(ctx.warehouse_url) as conn, conn.transaction():
-        sid = record_submission(conn, **base, rows_loaded=raw.rows - len(failures), rows_quarantined=len(failures),
-                                status=status, reason=reason, validation_ref=validation_ref)
+        # provisional ledger row (same transaction): rows need its submission id; the final values come last
+        sid = record_submission(conn, **base, rows_loaded=0, rows_quarantined=0, status="failed",
+                                reason=f"{where}: {rel}: being loaded", validation_ref=None)
+        result, rejected = None, False
+        with conn.transaction() as load_tx:
+            loader = RecordLoader(conn, rt, sid)
+            try:
+                offset = 0
+                for batch in raw.tables(batch_rows()):
+                    lander.write(batch)
+                    checked = check_batch(batch, rt, county.code, ctx.business_date,
+                                          known_ids=_known_ids(county, rt, batch, ctx), duplicate_ids=duplicate_ids)
+                    if not rejected:
+                        loader.add(checked.valid_typed())
+                    batch_failures = checked.failures()
+                    failures += [(offset + pos, rules) for pos, rules in batch_failures]
+                    if len(failures) > too_many and not rejected:
+                        rejected = True  # the file will be rejected whatever comes: stop loading it
+                        loader.abort()
+                    if not rejected:
+                        quarantine += _quarantine_rows(county, rt, ctx, batch, rel, batch_failures)
+                        hits = checked.warnings()
+                        warning_hits += [(offset + pos, rules) for pos, rules in hits]
+                        warning_rows += _warning_rows(county, rt, ctx, batch, rel, hits)
+                    gx.add(checked.rules)
+                    offset += batch.num_rows
+                lander.finish()
+                gx_result = gx.finish()  # the last Great Expectations run overlaps the last COPY
+                if not rejected:
+                    result = loader.finish()
+            except BaseException:
+                loader.abort()
+                raise
+            if rejected:
+                raise psycopg.Rollback(load_tx)
+        _write_validation(ctx, county.code, rt.name, raw.sha256, rel, gx_result)
+        validation_ref = gx_result["data_docs_page"]
+        if rejected:
+            share = len(failures) / raw.rows
+            reason = (f"{where}: {rel} rejected: {len(failures)} of {raw.rows} rows ({share:.0%}) break rules, "
+                      f"over the county's threshold of {county.reject_threshold:.0%}. Fix the rows listed in "
+                      f"ops.quarantine and re-send the whole file.")
+            return _reject_whole(county, rt, ctx, raw, rel, base, reason, {
+                "file.reject_threshold": f"the file's rejected share {share:.0%} is over {county.reject_threshold:.0%}"},
+                validation_ref=validation_ref, row_failures=failures, conn=conn, submission_id=sid)
+        status = "loaded_with_quarantine" if failures else "loaded"
+        findings = notes + ([f"{len(failures)} row(s) quarantined: " + _rule_summary(failures)] if failures else [])
+        findings += [f"{len(warning_hits)} warning(s): " + _rule_summary(warning_hits)] if warning_hits else []
+        reason = f"{where}: {rel}: " + "; ".join(findings) if findings else None
+        record_submission(conn, **base, rows_loaded=raw.rows - len(failures), rows_quarantined=len(failures),
+                          status=status, reason=reason, validation_ref=validation_ref)
         write_quarantine(conn, sid, quarantine)
-        write_warnings(conn, sid, _warning_rows(county, rt, ctx, raw, rel, warnings))
-        result = load_records(conn, rt, checked.valid_rows, sid)
-        resolved = resolve_quarantine(conn, sid, checked.valid_rows["record_id"].dropna().tolist())
+        write_warnings(conn, sid, warning_rows)
+        failed_ids = {q["record_id"] for q in quarantine}
+        resolved = resolve_quarantine(conn, sid, lambda: _loaded_ids(raw, failed_ids))
     if resolved:
         log.info("%s %s: %d earlier quarantined row(s) resolved by this file", county.code, rt.name, resolved)
     log.info("%s %s: %d received, %d loaded (%d new, %d updated, %d unchanged), %d quarantined",
@@ -203,6 +272,59 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
              len(failures))
     return FileOutcome(county.code, rt.name, status, raw.rows, raw.rows - len(failures), len(failures),
                        reason, rel, sid)
+
+
+class _GxParts:
+    """Great Expectations over the rule columns: one validation run per file, or per part of a file bigger than
+    ``SUPERVISION_GX_PART_ROWS`` (run names ``…-part2of5``), so memory stays bounded."""
+
+    def __init__(self, rt: RecordType, run_name: str, run_time, total_rows: int):
+        self.rt, self.run_name, self.run_time = rt, run_name, run_time
+        self.part_rows = gx_part_rows()
+        self.parts = max(1, -(-total_rows // self.part_rows))
+        self.pending: list[np.ndarray] = []
+        self.results: list[dict] = []
+
+    def add(self, rules: np.ndarray) -> None:
+        self.pending.append(rules)
+        if self.parts > 1 and sum(len(r) for r in self.pending) >= self.part_rows:
+            self._run()
+
+    def _run(self) -> None:
+        rules = np.concatenate(self.pending) if len(self.pending) != 1 else self.pending[0]
+        self.pending = []
+        name = self.run_name if self.parts == 1 else f"{self.run_name}-part{len(self.results) + 1}of{self.parts}"
+        self.results.append(run_gx_rules(rules, self.rt, run_name=name, run_time=self.run_time))
+
+    def finish(self) -> dict:
+        if self.pending or not self.results:
+            self._run()
+        return merge_gx_results(self.results)
+
+
+def merge_gx_results(results: list[dict]) -> dict:
+    """One result for the file: counts summed over its parts, the first part's Data Docs page."""
+    if len(results) == 1:
+        return results[0]
+    rules: dict[str, dict] = {}
+    for res in results:
+        for rule, r in res["rules"].items():
+            acc = rules.setdefault(rule, {**r, "unexpected_count": 0, "element_count": 0, "not_applicable": 0})
+            for k in ("unexpected_count", "element_count", "not_applicable"):
+                acc[k] += int(r.get(k) or 0)
+            acc["success"] = acc["success"] and r["success"]
+    stats: dict[str, float | None] = {}
+    for res in results:
+        for k, v in res["statistics"].items():
+            stats[k] = None if v is None or stats.get(k, 0) is None else (stats.get(k) or 0) + v
+    if stats.get("evaluated_expectations"):
+        stats = {**stats, "evaluated_expectations": results[0]["statistics"].get("evaluated_expectations")}
+    failing = sum(1 for r in rules.values() if not r["success"])
+    stats.update(successful_expectations=len(rules) - failing, unsuccessful_expectations=failing,
+                 success_percent=100.0 * (len(rules) - failing) / len(rules) if rules else None)
+    return {"suite": results[0]["suite"], "success": all(r["success"] for r in results),
+            "data_docs_page": results[0]["data_docs_page"], "statistics": stats, "rules": rules,
+            "parts": [r["data_docs_page"] for r in results]}
 
 
 def _check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
@@ -240,38 +362,48 @@ def _reject_unreadable(county, rt, day, ctx, path, rel, error) -> FileOutcome:
     return FileOutcome(county.code, rt.name, "rejected", reason=reason, source_file=rel, submission_id=sid)
 
 
-def _reject_whole(county, rt, ctx, raw, rel, base, reason, file_rules: dict[str, str], validation_ref,
-                  row_failures=None) -> FileOutcome:
-    """Every row of the file goes to quarantine, each with the file-level rule and its own row rules."""
+def _reject_whole(county, rt, ctx, raw: RawBatch, rel, base, reason, file_rules: dict[str, str], validation_ref,
+                  row_failures=None, conn=None, submission_id=None) -> FileOutcome:
+    """Every row of the file goes to quarantine, each with the file-level rule and its own row rules.
+
+    With ``conn`` the caller's transaction (and ledger row ``submission_id``) is used; else a new one."""
+    if conn is None:
+        with connect(ctx.warehouse_url) as own, own.transaction():
+            return _reject_whole(county, rt, ctx, raw, rel, base, reason, file_rules, validation_ref, row_failures,
+                                 own, None)
+    sid = record_submission(conn, **base, rows_loaded=0, rows_quarantined=raw.rows, status="rejected",
+                            reason=reason, validation_ref=validation_ref)
+    assert submission_id in (None, sid)
     own = dict(row_failures or [])
-    rows = _raw_records(raw.frame)
-    quarantine = []
-    if not rows:  # an empty file rejected whole still leaves one whole-file entry, so every rejection is traceable
-        quarantine.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                               source_file=rel, row_number=None, record_id=None, raw_row={},
-                               failed_rules=list(file_rules), messages=[reason]))
-    for pos, rec in enumerate(rows):
-        rules = list(file_rules) + own.get(pos, [])
-        messages = [f"{_label(county)} file {rel} row {rec['_row_number']}: {r}: {file_rules.get(r) or _describe(rt, r)}"
-                    for r in rules]
-        quarantine.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                               source_file=rel, row_number=rec.pop("_row_number"), record_id=rec.get("record_id"),
-                               raw_row=rec, failed_rules=rules, messages=messages))
-    with connect(ctx.warehouse_url) as conn, conn.transaction():
-        sid = record_submission(conn, **base, rows_loaded=0, rows_quarantined=raw.rows, status="rejected",
-                                reason=reason, validation_ref=validation_ref)
-        write_quarantine(conn, sid, quarantine)
+    write_quarantine(conn, sid, [])
+    if raw.rows == 0:  # an empty file rejected whole still leaves one whole-file entry: every rejection is traceable
+        write_quarantine(conn, sid, [dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
+                                          source_file=rel, row_number=None, record_id=None, raw_row={},
+                                          failed_rules=list(file_rules), messages=[reason])], append=True)
+    offset = 0
+    for batch in raw.tables(batch_rows()):  # in batches: a rejected big file never sits in memory whole
+        rows = []
+        for pos, rec in enumerate(_raw_records(batch), start=offset):
+            rules = list(file_rules) + own.get(pos, [])
+            number = rec.pop(ROW_NUMBER)
+            messages = [f"{_label(county)} file {rel} row {number}: {r}: {file_rules.get(r) or _describe(rt, r)}"
+                        for r in rules]
+            rows.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
+                             source_file=rel, row_number=number, record_id=rec.get("record_id"), raw_row=rec,
+                             failed_rules=rules, messages=messages))
+        write_quarantine(conn, sid, rows, append=True)
+        offset += batch.num_rows
     return FileOutcome(county.code, rt.name, "rejected", raw.rows, 0, raw.rows, reason, rel, sid)
 
 
-def _quarantine_rows(county, rt, ctx, raw: RawBatch, rel: str, failures) -> list[dict]:
+def _quarantine_rows(county, rt, ctx, batch: pa.Table, rel: str, failures) -> list[dict]:
+    """Quarantine entries for the failing rows of one batch: the row as received, every rule, one message each."""
     if not failures:
         return []
-    positions = [pos for pos, _ in failures]
-    records = _raw_records(raw.frame.iloc[positions])
+    records = _raw_records(batch.take([pos for pos, _ in failures]))
     out = []
     for (_, rules), rec in zip(failures, records, strict=True):
-        row = rec.pop("_row_number")
+        row = rec.pop(ROW_NUMBER)
         messages = []
         for r in rules:
             spec_field = r.split(".")[0] if "." in r else None
@@ -283,41 +415,54 @@ def _quarantine_rows(county, rt, ctx, raw: RawBatch, rel: str, failures) -> list
     return out
 
 
-def _warning_rows(county, rt, ctx, raw: RawBatch, rel: str, warnings) -> list[dict]:
+def _warning_rows(county, rt, ctx, batch: pa.Table, rel: str, warnings) -> list[dict]:
+    if not warnings:
+        return []
+    records = _raw_records(batch.take([pos for pos, _ in warnings]))
     out = []
-    for pos, rules in warnings:
-        row = int(raw.frame["_row_number"].iat[pos])
+    for (_, rules), rec in zip(warnings, records, strict=True):
+        row = rec[ROW_NUMBER]
         for r in rules:
-            value = raw.frame[r.split(".")[0]].iat[pos]
-            record_id = raw.frame["record_id"].iat[pos]
+            value = rec.get(r.split(".")[0])
             out.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                            row_number=row, record_id=None if pd.isna(record_id) else str(record_id), rule=r,
+                            row_number=row, record_id=rec.get("record_id"), rule=r,
                             message=f"{_label(county)} file {rel} row {row}: {r}: {_describe(rt, r)} (got {value!r})"))
     return out
 
 
-def _known_ids(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext) -> dict[str, set[str]]:
-    """For each record type this one references: the referenced ids that exist this night or in the warehouse."""
-    known: dict[str, set[str]] = {}
+def _known_ids(county: County, rt: RecordType, batch: pa.Table, ctx: RunContext) -> dict[str, pa.Array]:
+    """For each record type this one references: the referenced ids of the batch that exist this night or in
+    the warehouse (one indexed look-up per batch, only for ids not seen this night)."""
+    known: dict[str, pa.Array] = {}
     for f in rt.fields:
-        if not f.references or f.name not in raw.frame:
+        if not f.references or f.name not in batch.column_names:
             continue
-        wanted = set(raw.frame[f.name].dropna())
-        night = wanted & ctx.night_ids.get((county.code, f.references), set())
-        found: set[str] = set()
-        if wanted - night:
+        wanted = pc.unique(batch[f.name].drop_null())
+        found = [pa.array([], pa.string())]
+        for ids in ctx.night_ids.get((county.code, f.references), []):
+            found.append(pc.filter(wanted, pc.is_in(wanted, value_set=ids)))
+        seen = pa.concat_arrays([a.cast(pa.string()) for a in found])
+        rest = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=seen))).to_pylist()
+        if rest:
             with connect(ctx.warehouse_url) as conn:
-                found = {r for (r,) in conn.execute(
+                db = [r for (r,) in conn.execute(
                     sql.SQL("SELECT record_id FROM {} WHERE county_code = %s AND record_id = ANY(%s)").format(
                         sql.Identifier("core", RECORD_TYPES[f.references].table)),
-                    (county.code, list(wanted - night))).fetchall()}
-        known[f.references] = known.get(f.references, set()) | night | found
+                    (county.code, rest)).fetchall()]
+            seen = pa.concat_arrays([seen, pa.array(db, pa.string())])
+        prior = known.get(f.references)
+        known[f.references] = seen if prior is None else pa.concat_arrays([prior, seen])
     return known
 
 
-def _raw_records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: (None if pd.isna(v) else (int(v) if k == "_row_number" else str(v))) for k, v in rec.items()}
-            for rec in frame.to_dict("records")]
+def _loaded_ids(raw: RawBatch, failed_ids: set) -> list[str]:
+    ids = raw.record_ids()
+    return [] if ids is None else [i for i in ids.drop_null().to_pylist() if i not in failed_ids]
+
+
+def _raw_records(table: pa.Table) -> list[dict]:
+    """Rows as received: every value as text (None = empty), ``_row_number`` as int."""
+    return [{k: (v if k == ROW_NUMBER or v is None else str(v)) for k, v in rec.items()} for rec in table.to_pylist()]
 
 
 def _describe(rt: RecordType, rule: str) -> str:

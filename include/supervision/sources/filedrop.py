@@ -9,24 +9,36 @@ File names come from counties: nothing here opens a path that resolves outside t
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from supervision.contract import RECORD_TYPES
 from supervision.settings import TIMEZONE
-from supervision.sources import RawBatch, RawFile  # noqa: F401 - RawFile kept for callers
+from supervision.sources import (  # noqa: F401 - RawFile kept for callers
+    ROW_NUMBER,
+    RawBatch,
+    RawFile,
+    Stream,
+    duplicated_values,
+    normalise_strings,
+)
 
 FORMATS = ("csv", "json", "xlsx", "parquet")
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
@@ -133,15 +145,19 @@ def _read_manifest(day: DayDrop, path: Path) -> None:
 
 
 def read_file(path: Path, encoding_hint: str | None = None) -> RawFile:
-    """Parse one county file into strings. Raises UnreadableFile with the parser's reason."""
-    data = path.read_bytes()
+    """Parse one county file into strings. Raises UnreadableFile with the parser's reason.
+
+    CSV files are read by pyarrow: whole when they fit comfortably in memory, else as a :class:`Stream` of
+    record batches after a first pass (sha256, row count, duplicate record ids), so memory stays bounded
+    whatever the file's size (``SUPERVISION_STREAM_BYTES``, default 512 MiB).
+    """
     fmt = path.name.partition(".")[2].lower()
     received_at = datetime.fromtimestamp(path.stat().st_mtime, tz=ZoneInfo(TIMEZONE))
-    encoding = None
     try:
         if fmt == "csv":
-            frame, encoding = _read_csv(data, encoding_hint)
-        elif fmt == "json":
+            return _read_csv_file(path, encoding_hint, received_at)
+        data = path.read_bytes()
+        if fmt == "json":
             frame = _read_json(data)
         elif fmt == "xlsx":
             frame = _read_xlsx(data)
@@ -153,10 +169,19 @@ def read_file(path: Path, encoding_hint: str | None = None) -> RawFile:
         raise
     except Exception as e:  # every parser has its own exception types; all mean the same here
         raise UnreadableFile(f"{type(e).__name__}: {e}".strip()[:500]) from e
-    if "_row_number" in frame.columns:
-        raise UnreadableFile("the file has a column named _row_number, a name the pipeline reserves")
+    _refuse_reserved(list(frame.columns))
     frame.insert(0, "_row_number", pd.RangeIndex(1, len(frame) + 1))
-    return RawBatch(fmt, encoding, hashlib.sha256(data).hexdigest(), received_at, frame, path)
+    return RawBatch(fmt, None, hashlib.sha256(data).hexdigest(), received_at, frame, path)
+
+
+def _refuse_reserved(columns: list[str]) -> None:
+    if ROW_NUMBER in columns:
+        raise UnreadableFile("the file has a column named _row_number, a name the pipeline reserves")
+
+
+def stream_threshold() -> int:
+    """Files above this many bytes are read in batches (bounded memory) instead of whole."""
+    return int(os.environ.get("SUPERVISION_STREAM_BYTES", 512 * 2**20))
 
 
 def detect_encoding(data: bytes, hint: str | None) -> str:
@@ -177,11 +202,75 @@ def detect_encoding(data: bytes, hint: str | None) -> str:
 _BINARY_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip/xlsx", b"%PDF": "PDF", b"\xd0\xcf\x11\xe0": "old Excel (xls)"}
 
 
-def _read_csv(data: bytes, hint: str | None) -> tuple[pd.DataFrame, str]:
-    kind = next((k for magic, k in _BINARY_MAGIC.items() if data.startswith(magic)), None)
-    if kind or b"\x00" in data[:4096]:
+class _NotUtf8(Exception):
+    """pyarrow found bytes that are not UTF-8 (then an undeclared file is read as GB18030)."""
+
+
+def _read_csv_file(path: Path, hint: str | None, received_at: datetime) -> RawBatch:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    kind = next((k for magic, k in _BINARY_MAGIC.items() if head.startswith(magic)), None)
+    if kind or b"\x00" in head[:4096]:
         raise UnreadableFile(f"binary content ({kind or 'NUL bytes'}), not CSV text")
-    encoding = detect_encoding(data, hint)
+    bom = head.startswith(b"\xef\xbb\xbf")
+    declared = detect_encoding(head, hint) if hint else None
+    if declared is None and not bom and not _utf8_prefix(head):
+        declared = "gb18030"  # undeclared and not UTF-8 from the first bytes on: read as GBK (GB18030)
+    if size > stream_threshold():
+        return _stream_csv(path, head, bom, declared, received_at)
+    data = path.read_bytes()
+    with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL: the hash runs beside the parse
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        encoding = declared or ("utf-8-sig" if bom else "utf-8")
+        try:
+            table = _parse_csv_bytes(data, encoding, strict=hint is not None or bom)
+        except _NotUtf8:
+            encoding = "gb18030"
+            table = _parse_csv_bytes(data, encoding, strict=True)
+        sha = digest.result()
+    return RawBatch("csv", _reported(encoding), sha, received_at, path=path, table=table)
+
+
+def _utf8_prefix(head: bytes) -> bool:
+    """The first bytes are UTF-8 (a character cut at the end of the sample does not count against it)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _reported(encoding: str) -> str:
+    return "gbk" if encoding == "gb18030" else encoding
+
+
+def _header(first: bytes) -> list[str]:
+    first_line = first.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
+    if not first_line:
+        raise UnreadableFile("empty file: no header line")
+    columns = [c.strip() for c in next(csv.reader([first_line]))]
+    if len(set(columns)) != len(columns):
+        raise UnreadableFile(f"duplicate column names in header: {columns}")
+    _refuse_reserved(columns)
+    return columns
+
+
+def _csv_options(columns: list[str], block_size: int = 1 << 24, include: list[str] | None = None):
+    return dict(
+        read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=block_size),
+        # quoted cells may hold newlines: without this, a block boundary inside one silently splits it
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                             strings_can_be_null=False, include_columns=include),
+    )
+
+
+def _utf8_error(e: Exception) -> bool:
+    return "UTF8" in str(e) or "utf8" in str(e).lower()
+
+
+def _parse_csv_bytes(data: bytes, encoding: str, strict: bool) -> pa.Table:
     if encoding == "gb18030":
         try:
             data = data.decode(encoding).encode("utf-8")  # pyarrow parses UTF-8 only
@@ -189,29 +278,115 @@ def _read_csv(data: bytes, hint: str | None) -> tuple[pd.DataFrame, str]:
             raise UnreadableFile(f"not valid GBK/GB18030 at byte {e.start}: check the manifest encoding") from e
     elif data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
-    if not first_line:
-        raise UnreadableFile("empty file: no header line")
+    columns = _header(data[:1 << 16] if len(data) > 1 << 16 else data)
     if not data.endswith(b"\n"):
         data += b"\n"  # a header-only file without a final newline is still "nothing today"
-    columns = [c.strip() for c in next(csv.reader([first_line]))]
-    if len(set(columns)) != len(columns):
-        raise UnreadableFile(f"duplicate column names in header: {columns}")
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=1 << 24),
-            # quoted cells may hold newlines: without this, a block boundary inside one silently splits it
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
-                                                 strings_can_be_null=False),
-        )
+        table = pacsv.read_csv(pa.BufferReader(data), **_csv_options(columns))
     except pa.ArrowInvalid as e:
-        if "UTF8" in str(e) or "utf8" in str(e).lower():
+        if _utf8_error(e):
+            if not strict:
+                raise _NotUtf8() from e
             raise UnreadableFile(f"not valid UTF-8 ({e}); declare \"encoding\": \"gbk\" in the manifest if it is GBK") from e
         raise
-    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None)
-    return _strings(frame), ("gbk" if encoding == "gb18030" else encoding)
+    return _with_row_numbers(normalise_strings(table), 1)
+
+
+def _with_row_numbers(table: pa.Table, first: int) -> pa.Table:
+    numbers = pa.array(np.arange(first, first + table.num_rows, dtype=np.int64))
+    return table.add_column(0, ROW_NUMBER, numbers)
+
+
+class _HashingReader(io.RawIOBase):
+    """A file read once from start to end, hashing the bytes as the CSV reader asks for them."""
+
+    def __init__(self, path: Path, skip: int = 0):
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.sha = hashlib.sha256()
+        if skip:
+            self.sha.update(self._fh.read(skip))
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._fh.readinto(buffer)
+        if n:
+            self.sha.update(memoryview(buffer)[:n])
+        return n or 0
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _open_csv(path: Path, encoding: str, columns: list[str], block_size: int, hashing=False):
+    """pyarrow's streaming CSV reader over the file (BOM skipped; GB18030 transcoded by pyarrow)."""
+    skip = 3 if encoding == "utf-8-sig" else 0
+    src = _HashingReader(path, skip) if hashing else open(path, "rb")  # noqa: SIM115 - closed by the caller
+    if skip and not hashing:
+        src.read(skip)
+    opts = _csv_options(columns, block_size)
+    opts["read_options"].encoding = "gb18030" if encoding == "gb18030" else "utf8"
+    return src, pacsv.open_csv(src, **opts)
+
+
+def _stream_csv(path: Path, head: bytes, bom: bool, declared: str | None, received_at: datetime) -> RawBatch:
+    """First pass: sha256 of the bytes, rows, record ids (duplicates across the whole file); then a Stream."""
+    encoding = declared or ("utf-8-sig" if bom else "utf-8")
+    try:
+        return _stream_pass(path, head, encoding, received_at)
+    except _NotUtf8:
+        if declared or bom:
+            raise UnreadableFile("not valid UTF-8; declare \"encoding\": \"gbk\" in the manifest if it is GBK") from None
+        return _stream_pass(path, head, "gb18030", received_at)
+
+
+def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) -> RawBatch:
+    text_head = head[3:] if encoding == "utf-8-sig" else head
+    if encoding == "gb18030":
+        text_head = text_head.decode("gb18030", errors="replace").encode("utf-8")
+    columns = _header(text_head)
+    has_ids = "record_id" in columns
+    ids: list[pa.Array] = []
+    rows = 0
+    src = None
+    try:
+        # every column is converted (and dropped) here, so a bad byte or a ragged row is found before loading
+        src, reader = _open_csv(path, encoding, columns, 1 << 24, hashing=True)
+        for batch in reader:
+            rows += batch.num_rows
+            if has_ids:
+                ids.append(pc.utf8_trim_whitespace(batch.column(columns.index("record_id"))))
+        while src.readinto(bytearray(1 << 20)):  # the hash covers every byte, also after the last row
+            pass
+    except pa.ArrowInvalid as e:
+        if _utf8_error(e):
+            raise _NotUtf8() from e
+        raise UnreadableFile(f"ArrowInvalid: {e}"[:500]) from e
+    except UnicodeDecodeError as e:
+        raise UnreadableFile(f"not valid GBK/GB18030 ({e}): check the manifest encoding") from e
+    finally:
+        if src is not None:
+            src.close()
+    record_ids = pa.chunked_array([pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a) for a in ids],
+                                  type=pa.string())
+    avg_row = max(64, path.stat().st_size // max(rows, 1))
+
+    def open_batches(batch_rows: int):
+        src, reader = _open_csv(path, encoding, columns, max(1 << 20, avg_row * batch_rows))
+        first = 1
+        try:
+            for batch in reader:
+                table = _with_row_numbers(normalise_strings(pa.Table.from_batches([batch])), first)
+                first += table.num_rows
+                yield table
+        finally:
+            src.close()
+
+    stream = Stream(columns, rows, duplicated_values(record_ids) if has_ids else pa.array([], pa.string()),
+                    record_ids, open_batches)
+    return RawBatch("csv", _reported(encoding), src.sha.hexdigest(), received_at, path=path, stream=stream)
 
 
 def _read_json(data: bytes) -> pd.DataFrame:

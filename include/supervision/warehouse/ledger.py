@@ -8,6 +8,7 @@ for the same county, record type and business day, so ``ops.submission_current``
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pandas as pd
@@ -83,8 +84,10 @@ def record_submission(
     return sid
 
 
-def write_quarantine(conn: psycopg.Connection, submission_id: int, rows: list[dict] | pd.DataFrame) -> int:
-    """Replace the quarantined rows of ``submission_id`` with ``rows`` and return how many were written.
+def write_quarantine(conn: psycopg.Connection, submission_id: int, rows: list[dict] | pd.DataFrame, *,
+                     append: bool = False) -> int:
+    """Replace the quarantined rows of ``submission_id`` with ``rows`` (``append``: add them) and return how many
+    were written.
 
     Each row: ``row_number`` (1-based data row; None = the whole file), ``record_id``, ``raw_row`` (dict of
     the values as received), ``failed_rules`` and ``messages`` (lists of str), and optionally
@@ -98,7 +101,10 @@ def write_quarantine(conn: psycopg.Connection, submission_id: int, rows: list[di
         if found is None:
             raise ValueError(f"no submission {submission_id} in ops.submission")
         defaults = dict(zip(("county_code", "record_type", "business_date", "source_file"), found, strict=True))
-        conn.execute("DELETE FROM ops.quarantine WHERE submission_id = %s", (submission_id,))
+        if not append:
+            conn.execute("DELETE FROM ops.quarantine WHERE submission_id = %s", (submission_id,))
+        if not records:
+            return 0
         with conn.cursor().copy(_COPY_QUARANTINE) as copy:
             for r in records:
                 row = {k: _none(r.get(k)) for k in QUARANTINE_COLUMNS} | {"submission_id": submission_id}
@@ -152,7 +158,8 @@ def write_warnings(conn: psycopg.Connection, submission_id: int, rows: list[dict
     return len(rows)
 
 
-def resolve_quarantine(conn: psycopg.Connection, submission_id: int, loaded_record_ids: list[str]) -> int:
+def resolve_quarantine(conn: psycopg.Connection, submission_id: int,
+                       loaded_record_ids: list[str] | Callable[[], list[str]]) -> int:
     """Mark as resolved the open quarantine rows of earlier submissions of the same county, type and date that
     this submission fixes: a row whose record_id it loaded, or a whole-file entry (row_number NULL) now that a
     readable file arrived. Rows are never deleted; re-running is a no-op (only open rows are touched)."""
@@ -172,5 +179,5 @@ def resolve_quarantine(conn: psycopg.Connection, submission_id: int, loaded_reco
               AND s.business_date = me.business_date AND s.submission_id < me.submission_id
               AND q.resolved_at IS NULL
               AND (q.row_number IS NULL OR q.record_id = ANY(%(ids)s))""",
-        {"sid": submission_id, "ids": loaded_record_ids})
+        {"sid": submission_id, "ids": loaded_record_ids() if callable(loaded_record_ids) else loaded_record_ids})
     return cur.rowcount

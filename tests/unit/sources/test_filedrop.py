@@ -82,6 +82,67 @@ def test_csv_every_encoding_reads_the_same(tmp_path, data, hint, reported):
     assert raw.rows == 2 and raw.path == path
 
 
+def streamed(monkeypatch, path: Path, hint: str | None = None, batch_rows: int = 1):
+    """The same file read as a big one: a first pass, then record batches (bounded memory)."""
+    monkeypatch.setenv("SUPERVISION_STREAM_BYTES", "0")
+    raw = read_file(path, hint)
+    assert raw.stream is not None
+    return raw, pa.concat_tables(raw.tables(batch_rows))
+
+
+@pytest.mark.parametrize("data, hint, reported", ENCODED.values(), ids=ENCODED.keys())
+def test_big_csv_streams_the_same_rows_in_every_encoding(tmp_path, monkeypatch, data, hint, reported):
+    path = write(tmp_path, "enforcement_cases.csv", data)
+    whole = read_file(path, hint)
+    raw, table = streamed(monkeypatch, path, hint)
+    assert (raw.encoding, raw.sha256, raw.rows, raw.columns) == (reported, whole.sha256, 2, HEADER)
+    assert table.to_pylist() == whole.table.to_pylist() == expected()
+
+
+def test_big_csv_batches_keep_row_numbers_quoted_newlines_and_find_duplicates_across_batches(tmp_path, monkeypatch):
+    body = "".join(f'r{i % 7},"line one\nline {i}",  {i}  \n' for i in range(40))
+    path = write(tmp_path, "complaints.csv", "record_id,summary,n\n" + body)
+    raw, table = streamed(monkeypatch, path, batch_rows=3)
+    assert raw.rows == 40 and table["_row_number"].to_pylist() == list(range(1, 41))
+    assert table["summary"].to_pylist()[5] == "line one\nline 5" and table["n"].to_pylist()[5] == "5"
+    assert sorted(raw.duplicate_ids().to_pylist()) == [f"r{i}" for i in range(7)]
+    assert len(raw.record_ids()) == 40
+    assert raw.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_big_csv_without_duplicates_has_none(tmp_path, monkeypatch):
+    raw, _ = streamed(monkeypatch, write(tmp_path, "complaints.csv", "record_id\na\nb\n\n"))
+    assert raw.rows == 2 and raw.duplicate_ids().to_pylist() == []
+
+
+def test_big_undeclared_gbk_file_with_gbk_only_after_the_first_bytes(tmp_path, monkeypatch):
+    rows = "".join(f"{i},x\n" for i in range(20000)) + "20000,魏都区\n"
+    path = write(tmp_path, "complaints.csv", ("record_id,name\n" + rows).encode("gbk"))
+    whole = read_file(path)
+    raw, table = streamed(monkeypatch, path, batch_rows=5000)
+    assert whole.encoding == raw.encoding == "gbk"
+    assert table["name"].to_pylist()[-1] == whole.table["name"].to_pylist()[-1] == "魏都区"
+
+
+def test_big_gbk_declared_utf8_is_unreadable(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPERVISION_STREAM_BYTES", "0")
+    path = write(tmp_path, "enforcement_cases.csv", csv_text().encode("gbk"))
+    with pytest.raises(UnreadableFile, match="not valid UTF-8"):
+        read_file(path, "utf-8")
+
+
+def test_ragged_big_csv_is_unreadable(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPERVISION_STREAM_BYTES", "0")
+    with pytest.raises(UnreadableFile, match="ArrowInvalid"):
+        read_file(write(tmp_path, "complaints.csv", b"a,b\n1,2\n1,2,3\n"))
+
+
+def test_unicode_whitespace_is_trimmed_like_python(tmp_path):
+    spaces = "\u3000\u00a0\u2002\u2028\u202f\u205f\u1680\x85\t\x0b\x0c"
+    path = write(tmp_path, "complaints.csv", f'a,b\n"{spaces}x y{spaces}","{spaces}"\n')
+    assert read_file(path).table.to_pylist() == [{"_row_number": 1, "a": f"{spaces}x y{spaces}".strip(), "b": None}]
+
+
 def test_gbk_bytes_declared_utf8_are_unreadable_with_a_hint(tmp_path):
     path = write(tmp_path, "enforcement_cases.csv", csv_text().encode("gbk"))
     with pytest.raises(UnreadableFile, match=r"not valid UTF-8.*declare \"encoding\": \"gbk\""):
