@@ -11,6 +11,7 @@ WHERE NOT EXISTS (SELECT FROM core.enforcement_case c WHERE c.county_code = h.co
 ORDER BY county_code, record_id, updated_at, row_hash;
 ALTER TABLE core.enforcement_case_superseded ADD CONSTRAINT enforcement_case_superseded_pk PRIMARY KEY (county_code, record_id, updated_at, row_hash);
 CREATE INDEX enforcement_case_superseded_submission_idx ON core.enforcement_case_superseded (submission_id);
+ANALYZE core.enforcement_case_superseded;  -- the loader's merge plans with its statistics
 DROP TABLE core.enforcement_case_history;
 CREATE VIEW core.enforcement_case_history AS
     SELECT * FROM core.enforcement_case UNION ALL SELECT * FROM core.enforcement_case_superseded;
@@ -27,6 +28,7 @@ WHERE NOT EXISTS (SELECT FROM core.reconsideration_case c WHERE c.county_code = 
 ORDER BY county_code, record_id, updated_at, row_hash;
 ALTER TABLE core.reconsideration_case_superseded ADD CONSTRAINT reconsideration_case_superseded_pk PRIMARY KEY (county_code, record_id, updated_at, row_hash);
 CREATE INDEX reconsideration_case_superseded_submission_idx ON core.reconsideration_case_superseded (submission_id);
+ANALYZE core.reconsideration_case_superseded;  -- the loader's merge plans with its statistics
 DROP TABLE core.reconsideration_case_history;
 CREATE VIEW core.reconsideration_case_history AS
     SELECT * FROM core.reconsideration_case UNION ALL SELECT * FROM core.reconsideration_case_superseded;
@@ -43,6 +45,7 @@ WHERE NOT EXISTS (SELECT FROM core.litigation_case c WHERE c.county_code = h.cou
 ORDER BY county_code, record_id, updated_at, row_hash;
 ALTER TABLE core.litigation_case_superseded ADD CONSTRAINT litigation_case_superseded_pk PRIMARY KEY (county_code, record_id, updated_at, row_hash);
 CREATE INDEX litigation_case_superseded_submission_idx ON core.litigation_case_superseded (submission_id);
+ANALYZE core.litigation_case_superseded;  -- the loader's merge plans with its statistics
 DROP TABLE core.litigation_case_history;
 CREATE VIEW core.litigation_case_history AS
     SELECT * FROM core.litigation_case UNION ALL SELECT * FROM core.litigation_case_superseded;
@@ -59,6 +62,7 @@ WHERE NOT EXISTS (SELECT FROM core.complaint c WHERE c.county_code = h.county_co
 ORDER BY county_code, record_id, updated_at, row_hash;
 ALTER TABLE core.complaint_superseded ADD CONSTRAINT complaint_superseded_pk PRIMARY KEY (county_code, record_id, updated_at, row_hash);
 CREATE INDEX complaint_superseded_submission_idx ON core.complaint_superseded (submission_id);
+ANALYZE core.complaint_superseded;  -- the loader's merge plans with its statistics
 DROP TABLE core.complaint_history;
 CREATE VIEW core.complaint_history AS
     SELECT * FROM core.complaint UNION ALL SELECT * FROM core.complaint_superseded;

@@ -81,6 +81,7 @@ def versions_once_sql(rt: RecordType, schema: str = CORE_SCHEMA) -> str:
         f"ORDER BY {key};\n"
         f"ALTER TABLE {schema}.{sup} ADD CONSTRAINT {sup}_pk PRIMARY KEY ({key});\n"
         f"CREATE INDEX {sup}_submission_idx ON {schema}.{sup} (submission_id);\n"
+        f"ANALYZE {schema}.{sup};  -- the loader's merge plans with its statistics\n"
         f"DROP TABLE {schema}.{hist};\n"
         f"CREATE VIEW {schema}.{hist} AS\n"
         f"    SELECT * FROM {schema}.{t} UNION ALL SELECT * FROM {schema}.{sup};\n"

@@ -208,18 +208,23 @@ def _words(a: pa.Array) -> list[np.ndarray]:
     C / C.UTF-8 order of the btree); a shorter string sorts first."""
     a = a.cast(pa.string()) if not pa.types.is_string(a.type) else a
     n = len(a)
-    offsets = np.frombuffer(a.buffers()[1], np.int32, n + 1, a.offset * 4)
+    offsets = np.frombuffer(a.buffers()[1], np.int32, n + 1, a.offset * 4).astype(np.int64)
     lengths = np.diff(offsets)
     width = int(lengths.max()) if n else 0
     if width == 0:
         return []
-    data = np.frombuffer(a.buffers()[2], np.uint8, offsets[-1] - offsets[0], offsets[0])
+    data = np.zeros(offsets[-1] - offsets[0] + 8, np.uint8)  # 8 spare bytes: every 8-byte read is inside
+    data[:-8] = np.frombuffer(a.buffers()[2], np.uint8, offsets[-1] - offsets[0], offsets[0])
+    eight = np.ndarray((len(data) - 7,), ">u8", data, strides=(1,))  # the 8 bytes from any position
     starts = offsets[:-1] - offsets[0]
-    padded = np.zeros((n, -(-width // 8) * 8), np.uint8)
-    last = max(len(data) - 1, 0)
-    for j in range(width):
-        padded[:, j] = np.where(lengths > j, data[np.minimum(starts + j, last)], 0)
-    return list(padded.view(">u8").astype(np.uint64).T)
+    words = []
+    for k in range(0, width, 8):
+        w = eight[np.minimum(starts + k, len(eight) - 1)].astype(np.uint64)  # past a short string: masked
+        left = np.clip(lengths - k, 0, 8).astype(np.uint64)  # bytes of this word that belong to the string
+        keep = np.where(left == 8, np.uint64(0xFFFF_FFFF_FFFF_FFFF),
+                        ~(np.uint64(0xFFFF_FFFF_FFFF_FFFF) >> (left * np.uint64(8))))
+        words.append(w & keep)
+    return words
 
 
 def _desc_nulls_last(a: pa.Array) -> np.ndarray:
