@@ -18,9 +18,16 @@ per-(table, county) advisory lock:
   under a savepoint (a sample of keys is probed first); their losers into ``_superseded``. A key absent from
   core is absent from ``_superseded`` (every superseded version's key has a current row), so nothing else can
   conflict. A unique violation rolls back to the savepoint and the batch, and the rest of the load, take:
-* slow path: COPY into a temp stage, then one statement (set-based, index joins for a small stage) that moves
-  replaced current rows to ``_superseded``, takes a version that becomes current again out of it, adds incoming
-  versions that lose unless already stored, and inserts or updates the winners in core.
+* slow path: COPY into a temp stage (ANALYZEd), then one statement (:func:`merge_sql`): a join with core finds
+  the keys with work to do (an identical re-send has none; PK index look-ups for a small stage, a merge join
+  for a big one), then replaced current rows move to ``_superseded``, a version that becomes current again
+  leaves it, incoming versions that lose are added unless already stored, and the winners are inserted into
+  or updated in core.
+
+Semantics as before V400 (tests/integration/warehouse/test_load.py), plus: NULL and '' stay apart; naive
+timestamps are UTC; money from floats rounds half away from zero to 2 decimals; varchar(n) values whose excess
+is only spaces are cut as PostgreSQL cuts them (so the hash is of the stored value). The caller's transaction
+is respected; the advisory locks last until it ends.
 """
 
 from __future__ import annotations
