@@ -44,7 +44,7 @@ LOCAL_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # --- data ---------------------------------------------------------------------------------------------------
 
 
-def make_data(root: Path, rows: int, seed_scale: float = 50.0) -> Path:
+def make_data(root: Path, rows: int, seed_scale: float = 50.0, scatter: bool = False) -> Path:
     """<root>/drop/<county>/<date>/enforcement_cases.csv with ``rows`` rows (+ manifest); cached by size."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -53,7 +53,7 @@ def make_data(root: Path, rows: int, seed_scale: float = 50.0) -> Path:
     from supervision.registry import load_registry
     from supervision.simulator import simulate_night
 
-    drop = root / f"drop-{rows}"  # one folder per size: the 1M and 10M files can both stay
+    drop = root / f"drop-{rows}{'-scattered' if scatter else ''}"  # one folder per size and id order
     folder = drop / COUNTY / BUSINESS_DATE.isoformat()
     target = folder / f"{RT}.csv"
     stamp = folder / ".rows"
@@ -78,7 +78,12 @@ def make_data(root: Path, rows: int, seed_scale: float = 50.0) -> Path:
         tile = 0
         while written < rows:
             t = seed.slice(0, min(n_seed, rows - written))
-            ids = pc.binary_join_element_wise(t["record_id"], pa.scalar(f"{tile:05d}"), "-")
+            # ENF-410102-20261121-0285 -> ENF-410102-00012-20261121-0285: each tile is a later block of the county's
+            # ids (a county system numbers cases as they come); --scatter-ids puts the tile last instead, so
+            # every tile spreads over the whole key range (the worst case for the primary key index)
+            ids = (pc.binary_join_element_wise(t["record_id"], pa.scalar(f"{tile:05d}"), "-") if scatter else
+                   pc.replace_substring_regex(t["record_id"], pattern=r"^([A-Z]+-[0-9]{6}-)",
+                                              replacement=f"\\1{tile:05d}-"))
             t = t.set_column(t.schema.get_field_index("record_id"), "record_id", ids)
             pos = pa.array(range(written, written + t.num_rows))
             bad = pc.equal(pc.remainder(pos, 200), 7)  # one row in 200: an impossible filed date
@@ -328,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", type=Path, default=None, help="work folder (default: <data>/bench)")
     p.add_argument("--phases", default="ours,baseline,ceiling")
     p.add_argument("--keep", action="store_true", help="keep the bench database")
+    p.add_argument("--scatter-ids", action="store_true",
+                   help="record ids spread over the whole key range in every block (worst case for the index)")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--write-registry", type=Path, help="write the national registry (all county-level units) and exit")
     p.add_argument("--phase", help=argparse.SUPPRESS)
@@ -349,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     root = (a.root or settings.data_dir() / "bench").resolve()
     root.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    file = make_data(root, a.rows)
+    file = make_data(root, a.rows, scatter=a.scatter_ids)
     print(f"data: {file} ({file.stat().st_size / 2**20:.0f} MiB, {a.rows:,} rows; ready in "
           f"{time.perf_counter() - t:.1f} s)", flush=True)
     admin = _admin_url(a.url)

@@ -91,7 +91,7 @@ def summarize(shards: list[dict]) -> dict:
     try:  # the ledger's validation_ref links point into these pages
         from supervision.validation import build_data_docs
 
-        print(f"Great Expectations Data Docs: {build_data_docs()}")
+        print(f"Great Expectations Data Docs: {build_data_docs(day)}")
     except Exception:  # docs are for reading; a rendering problem must not fail a reconciled night
         log.exception("building Data Docs failed")
     if not report.ok:

@@ -955,9 +955,17 @@ def run_gx(checked: Checked | CheckedBatch, rt: RecordType, run_name: str | None
     return run_gx_rules(checked.rule_matrix(), rt, run_name, run_time)
 
 
-def build_data_docs() -> Path:
-    """Render Data Docs for every stored validation result; returns the site's index.html."""
+def build_data_docs(business_date: date | str | None = None) -> Path:
+    """Render Data Docs and return the site's index.html: for one business date's validation results only (run
+    names ``<county>-<date>-…``) when given, else for every stored result. A night renders its own pages, so the
+    nightly cost does not grow with the results of earlier nights."""
     ctx = _gx_context(str(gx_root()))
     with _gx_lock():
-        ctx.build_data_docs()
+        if business_date is None:
+            ctx.build_data_docs()
+        else:
+            tag = f"-{business_date}-"
+            keys = [k for k in ctx.validation_results_store.list_keys() if tag in (k.run_id.run_name or "")]
+            if keys:
+                ctx.build_data_docs(resource_identifiers=keys)
     return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
