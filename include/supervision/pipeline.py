@@ -28,7 +28,14 @@ from supervision.landing import Lander, land_rejected_bytes
 from supervision.registry import County
 from supervision.sources import ROW_NUMBER, RawBatch
 from supervision.sources.filedrop import DayDrop, UnreadableFile, UnsafePath, discover, read_file
-from supervision.validation import SchemaDrift, check_batch, check_schema, rule_specs, run_gx_rules
+from supervision.validation import (
+    SchemaDrift,
+    check_batch,
+    check_schema,
+    fingerprints,
+    rule_specs,
+    run_gx_rules,
+)
 from supervision.warehouse.connection import connect
 from supervision.warehouse.ledger import (
     record_submission,
@@ -65,8 +72,9 @@ class RunContext:
     validation_root: Path
     warehouse_url: str | None = None
     run_id: str | None = None
-    # record ids seen this night per (county, record type), valid or not: cross-record checks accept them
-    night_ids: dict[tuple[str, str], list[pa.Array]] = field(default_factory=dict)
+    # record ids seen this night per (county, record type), valid or not: cross-record checks accept them.
+    # Kept as sorted 64-bit fingerprints (validation.fingerprints): 8 bytes an id, whatever the file's size.
+    night_ids: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)
 
     @classmethod
     def default(cls, business_date: date, drop_root: Path | None = None, run_id: str | None = None,
@@ -153,7 +161,7 @@ def batch_rows() -> int:
 
 def gx_part_rows() -> int:
     """Rows per Great Expectations validation run: one run (one Data Docs page) per file up to this size."""
-    return int(os.environ.get("SUPERVISION_GX_PART_ROWS", 2_000_000))
+    return int(os.environ.get("SUPERVISION_GX_PART_ROWS", 1_000_000))
 
 
 def _referenced_types() -> frozenset[str]:
@@ -172,9 +180,8 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
     batch before validation (e.g. a damaged transfer).
     """
     where, rel, notes = _label(county), source_ref, list(notes or [])
-    if rt.name in _referenced_types() and (ids := raw.record_ids()) is not None:
-        ctx.night_ids.setdefault((county.code, rt.name), []).append(
-            ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids)
+    if rt.name in _referenced_types() and (prints := raw.id_fingerprints()) is not None:
+        ctx.night_ids.setdefault((county.code, rt.name), []).append(np.unique(prints))
     lander = Lander(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
     base = dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                 source_kind=source_kind, source_file=rel, file_sha256=raw.sha256, file_format=raw.format,
@@ -205,7 +212,7 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
     duplicate_ids = raw.duplicate_ids()
     too_many = county.reject_threshold * raw.rows  # more failing rows than this: the whole file is rejected
     failures: list[tuple[int, list[str]]] = []  # (position in file, error rules)
-    quarantine: list[dict] = []
+    quarantine: list[tuple[pa.Table, list]] = []  # failing rows as received (Arrow) and their rules, per batch
     warning_rows: list[dict] = []
     warning_hits: list[tuple[int, list[str]]] = []
     gx = _GxParts(rt, run_name, run_time, raw.rows)
@@ -230,7 +237,9 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
                         rejected = True  # the file will be rejected whatever comes: stop loading it
                         loader.abort()
                     if not rejected:
-                        quarantine += _quarantine_rows(county, rt, ctx, batch, rel, batch_failures)
+                        if batch_failures:  # kept as Arrow rows: dicts are built while writing them
+                            quarantine.append((batch.take([pos for pos, _ in batch_failures]),
+                                               [(i, rules) for i, (_, rules) in enumerate(batch_failures)]))
                         hits = checked.warnings()
                         warning_hits += [(offset + pos, rules) for pos, rules in hits]
                         warning_rows += _warning_rows(county, rt, ctx, batch, rel, hits)
@@ -261,9 +270,13 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
         reason = f"{where}: {rel}: " + "; ".join(findings) if findings else None
         record_submission(conn, **base, rows_loaded=raw.rows - len(failures), rows_quarantined=len(failures),
                           status=status, reason=reason, validation_ref=validation_ref)
-        write_quarantine(conn, sid, quarantine)
+        write_quarantine(conn, sid, [])
+        failed_ids: set = set()
+        for rows, rules in quarantine:
+            entries = _quarantine_rows(county, rt, ctx, rows, rel, rules)
+            write_quarantine(conn, sid, entries, append=True)
+            failed_ids.update(q["record_id"] for q in entries)
         write_warnings(conn, sid, warning_rows)
-        failed_ids = {q["record_id"] for q in quarantine}
         resolved = resolve_quarantine(conn, sid, lambda: _loaded_ids(raw, failed_ids))
     if resolved:
         log.info("%s %s: %d earlier quarantined row(s) resolved by this file", county.code, rt.name, resolved)
@@ -438,10 +451,12 @@ def _known_ids(county: County, rt: RecordType, batch: pa.Table, ctx: RunContext)
         if not f.references or f.name not in batch.column_names:
             continue
         wanted = pc.unique(batch[f.name].drop_null())
-        found = [pa.array([], pa.string())]
-        for ids in ctx.night_ids.get((county.code, f.references), []):
-            found.append(pc.filter(wanted, pc.is_in(wanted, value_set=ids)))
-        seen = pa.concat_arrays([a.cast(pa.string()) for a in found])
+        in_night = np.zeros(len(wanted), bool)
+        if len(wanted):
+            prints = fingerprints(wanted)
+            for night in ctx.night_ids.get((county.code, f.references), []):
+                in_night |= np.isin(prints, night, assume_unique=False)
+        seen = wanted.filter(pa.array(in_night))
         rest = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=seen))).to_pylist()
         if rest:
             with connect(ctx.warehouse_url) as conn:

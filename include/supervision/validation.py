@@ -522,6 +522,14 @@ def _fingerprints(view: arrow_text.StringView) -> np.ndarray:
     return h
 
 
+def fingerprints(values) -> np.ndarray:
+    """64-bit fingerprints of the non-null values (in order): a compact stand-in for millions of ids (equal
+    values, equal fingerprints; two different ids share one with probability about 2^-64)."""
+    arr = arrow_text.as_string_array(values)
+    view = arrow_text.string_view(arr)
+    return _fingerprints(view)[view.valid] if len(arr) else np.zeros(0, np.uint64)
+
+
 def duplicate_ids(*record_ids) -> pa.Array:
     """The record ids that occur more than once over all the given arrays (the batches of one file), for
     :func:`check_batch`'s ``duplicate_ids``."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,7 +30,7 @@ class Stream:
     columns: list[str]  # the file's own column names (no _row_number)
     rows: int
     duplicate_ids: pa.Array  # record ids that occur more than once in the whole file
-    record_ids: pa.ChunkedArray  # every record id of the file (cross-record checks of the same night)
+    id_fingerprints: np.ndarray  # 64-bit fingerprints of every record id (not the ids: memory stays small)
     open: Callable[[int], Iterator[pa.Table]]  # batch_rows -> tables with _row_number first
 
 
@@ -95,9 +96,20 @@ class RawBatch:
             yield table.slice(start, batch_rows)
 
     def record_ids(self) -> pa.ChunkedArray | None:
+        """Every record id (for a stream: read again from the file, batch by batch)."""
+        if "record_id" not in self.columns:
+            return None
         if self.stream is not None:
-            return self.stream.record_ids
-        return self.table["record_id"] if "record_id" in self.columns else None
+            return pa.chunked_array([t["record_id"] for t in self.tables(1_000_000)], pa.string())
+        return self.table["record_id"]
+
+    def id_fingerprints(self) -> np.ndarray | None:
+        """64-bit fingerprints of the non-null record ids (see ``validation.fingerprints``)."""
+        if self.stream is not None:
+            return self.stream.id_fingerprints
+        from supervision.validation import fingerprints
+
+        return None if "record_id" not in self.columns else fingerprints(self.table["record_id"])
 
     def duplicate_ids(self) -> pa.Array | None:
         """Record ids that occur more than once in the batch (None when it has no record_id column)."""
