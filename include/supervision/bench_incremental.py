@@ -27,7 +27,7 @@ from psycopg import sql
 
 from supervision.bench import _admin_url, _with_db, create_db, drop_db, machine
 
-XUCHANG = ["411002", "411003", "411024", "411025", "411081", "411082", "411005"]
+XUCHANG = ["411002", "411003", "411024", "411025", "411071", "411081", "411082"]
 TONIGHT = date(2026, 11, 22)
 
 # Old records of the same counties: the real enforcement rows, copied under other ids and pushed back in time.
@@ -35,7 +35,7 @@ _PAD_CORE = sql.SQL("""
 INSERT INTO core.{t} SELECT {cols_pad} FROM core.{t} c CROSS JOIN generate_series(1, %(copies)s) AS g(n)
 WHERE c.submission_id <= %(max_sid)s""")
 _PAD_SUPERSEDED = sql.SQL("""
-INSERT INTO core.{t}_superseded SELECT {cols_old} FROM core.{t} c
+INSERT INTO core.{ts} SELECT {cols_old} FROM core.{t} c
 WHERE c.record_id LIKE 'PAD%%' AND right(c.record_id, 1) IN ('0', '2', '4', '6', '8')""")
 
 
@@ -60,7 +60,7 @@ def _pad_sql(conn, table: str, copies: int, max_sid: int) -> int:
 
     n = conn.execute(_PAD_CORE.format(t=sql.Identifier(table), cols_pad=select(False)),
                      {"copies": copies, "max_sid": max_sid}).rowcount
-    n += conn.execute(_PAD_SUPERSEDED.format(t=sql.Identifier(table), cols_old=select(True))).rowcount
+    n += conn.execute(_PAD_SUPERSEDED.format(t=sql.Identifier(table), ts=sql.Identifier(table + "_superseded"), cols_old=select(True))).rowcount
     return n
 
 
