@@ -77,6 +77,8 @@ def _env(home: Path, meta_url: str, warehouse: str, data: Path, parallel: int, d
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta_url.replace("postgresql://", "postgresql+psycopg://"),
+        # Airflow would derive asyncpg (not installed); psycopg 3 does async as well
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": meta_url.replace("postgresql://", "postgresql+psycopg_async://"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(parallel + 2),
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(parallel + 2),

@@ -22,6 +22,8 @@ cross-field ``Rule.id``s of contract.py.
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -824,26 +826,43 @@ def _gx_context(root: str):
 
 @lru_cache(maxsize=16)
 def _validation_definition(rt: RecordType, root: str):
+    """Set up (or reuse) the suite and validation definition of a record type in the shared GX file project.
+
+    Mapped tasks run in parallel processes; each set-up used to rewrite the suite, which made GX refuse every
+    other process's definition ("ExpectationSuite ... has changed since it has last been saved") on the next
+    run. The suite carries a fingerprint of the rules it was built from: an equal stored suite is reused as it
+    is, and only a changed contract rewrites it (under the lock).
+    """
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     ctx = _gx_context(root)
+    expectations = [dict(
+        column=RULE_PREFIX + spec.id, value_set=[PASS, NOT_APPLICABLE], description=spec.description,
+        severity="critical" if spec.severity == "error" else "warning",
+        meta={"rule": spec.id, "field": spec.field, "record_type": rt.name, "severity": spec.severity,
+              "values": RULE_VALUES}) for spec in rule_specs(rt)]
+    fingerprint = hashlib.sha256(json.dumps(expectations, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    suite_name, vd_name = f"{rt.name}_contract_v1", f"{rt.name}_file_validation"
     with _gx_lock():
         try:
             datasource = ctx.data_sources.get("county_files")
         except (KeyError, ValueError):
             datasource = ctx.data_sources.add_pandas("county_files")
         batch = _batch(_asset(datasource, rt.name), f"{rt.name}_file")
-        suite = gx.ExpectationSuite(name=f"{rt.name}_contract_v1", meta={"record_type": rt.name, "zh": rt.zh})
-        for spec in rule_specs(rt):
-            suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
-                column=RULE_PREFIX + spec.id, value_set=[PASS, NOT_APPLICABLE], description=spec.description,
-                severity="critical" if spec.severity == "error" else "warning",
-                meta={"rule": spec.id, "field": spec.field, "record_type": rt.name, "severity": spec.severity,
-                      "values": RULE_VALUES}))
+        try:
+            stored = ctx.validation_definitions.get(vd_name)
+        except Exception:  # noqa: BLE001 - GX raises several kinds for "not there" / "not readable"
+            stored = None
+        if stored is not None and stored.suite.meta.get("rules_fingerprint") == fingerprint:
+            return stored
+        suite = gx.ExpectationSuite(name=suite_name, meta={"record_type": rt.name, "zh": rt.zh,
+                                                           "rules_fingerprint": fingerprint})
+        for e in expectations:
+            suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(**e))
         suite = ctx.suites.add_or_update(suite)
         return ctx.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=f"{rt.name}_file_validation", data=batch, suite=suite))
+            gx.ValidationDefinition(name=vd_name, data=batch, suite=suite))
 
 
 def _asset(datasource, name: str):

@@ -606,6 +606,26 @@ def test_gx_skips_not_applicable_values(gx_batch):
     assert checked.rules["major_decision_needs_legal_review"].isna().sum() == 1  # row 6: is_major unreadable
 
 
+def test_gx_set_up_in_another_process_does_not_stale_this_ones(tmp_path, monkeypatch):
+    """Parallel mapped tasks share one GX project: a second process's set-up must not make the first one's
+    definition stale (GX refused it: "ExpectationSuite ... has changed since it has last been saved")."""
+    import numpy as np
+
+    from supervision import validation
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
+    rt = RECORD_TYPES["complaints"]
+    root = str(validation.gx_root())
+    first = validation._validation_definition.__wrapped__(rt, root)  # process A
+    validation._gx_context.cache_clear()  # process B: its own context over the same files
+    second = validation._validation_definition.__wrapped__(rt, root)
+    matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
+    for definition in (first, second):
+        res = definition.run(batch_parameters={"dataframe": validation.rule_frame(matrix, rt)})
+        assert res.success and len(res.results) == len(rule_specs(rt))
+    assert first.suite.meta["rules_fingerprint"] == second.suite.meta["rules_fingerprint"]
+
+
 # --- cross-record checks: warnings, never quarantine -------------------------------------------------------
 
 WARNING_RULES_TESTED = {
