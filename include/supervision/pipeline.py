@@ -35,6 +35,7 @@ from supervision.validation import (
     fingerprints,
     rule_specs,
     run_gx_rules,
+    sorted_unique,
 )
 from supervision.warehouse.connection import connect
 from supervision.warehouse.ledger import (
@@ -181,7 +182,7 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
     """
     where, rel, notes = _label(county), source_ref, list(notes or [])
     if rt.name in _referenced_types() and (prints := raw.id_fingerprints()) is not None:
-        ctx.night_ids.setdefault((county.code, rt.name), []).append(np.unique(prints))
+        ctx.night_ids.setdefault((county.code, rt.name), []).append(sorted_unique(prints))
     lander = Lander(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
     base = dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                 source_kind=source_kind, source_file=rel, file_sha256=raw.sha256, file_format=raw.format,

@@ -489,7 +489,7 @@ def _duplicated(values: pa.Array) -> np.ndarray:
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if not repeated.size:
         return out
-    repeated = np.unique(repeated)
+    repeated = sorted_unique(repeated)
     pos = np.minimum(np.searchsorted(repeated, fp), repeated.size - 1)
     cand = rows[repeated[pos] == fp]
     sub = values.take(pa.array(cand))
@@ -522,6 +522,15 @@ def _fingerprints(view: arrow_text.StringView) -> np.ndarray:
         g ^= g >> np.uint64(31)
         h[rows] = g
     return h
+
+
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique`` for a 1-D array by sort + compare: numpy 2.3+'s hash-based ``np.unique`` takes ~0.7-0.9 s
+    for 1M uint64 here, the sort ~0.01 s."""
+    if a.size < 2:
+        return np.sort(a)
+    s = np.sort(a)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
 
 
 def fingerprints(values) -> np.ndarray:

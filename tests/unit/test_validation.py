@@ -1023,3 +1023,14 @@ def test_court_case_number_re2_says_what_the_python_pattern_says(county):
                           BUSINESS_DATE)
     assert checked.rule("court_case_number_format").tolist() == expected
     assert expected.count(PASS) >= (7 if county == COUNTY else 0)
+
+
+@pytest.mark.parametrize("values", [[], [7], [3, 3], [5, 1, 5, 2, 1, 2**64 - 1, 0, 2**64 - 1]])
+def test_sorted_unique_is_numpy_unique(values):
+    import numpy as np
+
+    from supervision.validation import sorted_unique
+
+    a = np.array(values, dtype=np.uint64)
+    out = sorted_unique(a)
+    assert out.dtype == np.uint64 and np.array_equal(out, np.unique(a))

@@ -344,7 +344,7 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) 
     if encoding == "gb18030":
         text_head = text_head.decode("gb18030", errors="replace").encode("utf-8")
     columns = _header(text_head)
-    from supervision.validation import duplicate_ids, fingerprints
+    from supervision.validation import duplicate_ids, fingerprints, sorted_unique
 
     has_ids = "record_id" in columns
     prints: list[np.ndarray] = []
@@ -374,7 +374,7 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) 
     fps = np.concatenate(prints) if prints else np.zeros(0, np.uint64)
     duplicates = pa.array([], pa.string())
     ordered = np.sort(fps)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    repeated = sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
     if repeated.size:  # some ids may repeat: read the ids again, keep those candidates, check them exactly
         cands = []
         src, reader = _open_csv(path, encoding, columns)
