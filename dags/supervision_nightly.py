@@ -2,10 +2,11 @@
 ### supervision_nightly: county submissions → validated → PostgreSQL warehouse
 
 Runs every day at 06:30 Asia/Shanghai (after the default 06:00 county deadline) for the business date
-before. For each county of the registry (mapped task `load_shard`; one county per shard by default, more
-with the `shard_size` param for national registries): read the county's drop folder, land each file as
-raw Parquet, validate it with Great Expectations, quarantine bad rows with every rule they broke, load
-the rest with COPY + upsert, and record the submission in `ops.submission`. `summarize` prints the
+before. For each county of the registry (mapped task `load_shard`; one county per task up to 300 counties,
+more per task for bigger registries, 10 for the national one, or the `shard_size` param): read the county's
+drop folder, land each file as raw Parquet, validate it with Great Expectations, quarantine bad rows with
+every rule they broke, load the rest with binary COPY (new versions into core, older ones kept), and record
+the submission in `ops.submission`. `summarize` prints the
 per-county table and fails the run if any received row is neither loaded nor quarantined.
 
 Trigger with params to re-run a day: `{"business_date": "2026-11-22"}` (idempotent), or with
@@ -41,7 +42,9 @@ TZ = "Asia/Shanghai"
                                description="YYYY-MM-DD; default: the Asia/Shanghai day before the run"),
         "registry": Param(None, type=["null", "string"], description="county registry YAML; default $SUPERVISION_REGISTRY"),
         "drop_root": Param(None, type=["null", "string"], description="drop folder; default $SUPERVISION_DROP_ROOT"),
-        "shard_size": Param(1, type="integer", minimum=1, description="counties per mapped task"),
+        "shard_size": Param(None, type=["null", "integer"], minimum=1,
+                            description="counties per mapped task; empty: one per county up to 300 tasks, "
+                                        "else as many as keep the night at 300 (national: 10)"),
         "counties": Param(None, type=["null", "array"], description="only these county codes (re-run a few)"),
     },
 )
@@ -53,7 +56,7 @@ def supervision_nightly():
         ctx = get_current_context()
         p = ctx["params"]
         day = business_date_for(ctx["dag_run"].run_after, p.get("business_date"))
-        return prepare_run(day, p.get("registry"), p.get("drop_root"), p.get("shard_size") or 1, p.get("counties"))
+        return prepare_run(day, p.get("registry"), p.get("drop_root"), p.get("shard_size"), p.get("counties"))
 
     @task(map_index_template="{{ shard_label }}", max_active_tis_per_dag=2)
     def load_shard(shard: dict) -> list[dict]:

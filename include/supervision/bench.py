@@ -3,7 +3,7 @@ physical limit, on the same generated data.
 
     python -m supervision.bench [--rows 1000000] [--url postgresql://...] [--keep]
 
-Three measurements, each in its own fresh process (so each peak RSS is its own), on the same CSV file:
+Four measurements, each in its own fresh process (so each peak RSS is its own), on the same CSV file:
 
 * **ours**: ``pipeline.process_file`` on the file, exactly as the nightly DAG runs it: read (pyarrow CSV) →
   raw Parquet → rule columns → Great Expectations suite (cross-checked) → quarantine split → ledger +

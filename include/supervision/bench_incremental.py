@@ -88,19 +88,42 @@ def pad(url: str, target_versions: int) -> dict[str, int]:
     return versions(url)
 
 
-def load_night(url: str, registry, day: date, drop: Path, data_dir: Path) -> dict:
+# the steps whose cost could follow the warehouse's size: the load itself, look-ups of referenced records,
+# the ledger and the quarantine resolution (timed by wrapping the pipeline's own functions)
+_WAREHOUSE_STEPS = (("pipeline", "_known_ids"), ("pipeline", "record_submission"), ("pipeline", "resolve_quarantine"),
+                    ("pipeline", "write_quarantine"), ("load.RecordLoader", "add"), ("load.RecordLoader", "finish"))
+
+
+def load_night(url: str, registry, day: date, drop: Path, data_dir: Path, steps: dict | None = None) -> dict:
+    from supervision import pipeline
+    from supervision.bench import _Stages
     from supervision.pipeline import RunContext, process_county
+    from supervision.warehouse import load
 
     os.environ["SUPERVISION_WAREHOUSE_URL"] = url
     os.environ["SUPERVISION_DATA_DIR"] = str(data_dir)
     ctx = RunContext.default(day, drop_root=drop, run_id=f"incremental-{day}")
+    stages = _Stages()
+    saved = []
+    if steps is not None:
+        for owner_name, name in _WAREHOUSE_STEPS:
+            owner = pipeline if owner_name == "pipeline" else load.RecordLoader
+            saved.append((owner, name, getattr(owner, name)))
+            stages.wrap(owner, name)
     t0 = time.perf_counter()
     rows = loaded = 0
-    for code in XUCHANG:
-        for o in process_county(registry.county(code), ctx):
-            rows += o.rows_received
-            loaded += o.rows_loaded
-    return {"seconds": time.perf_counter() - t0, "rows": rows, "loaded": loaded}
+    try:
+        for code in XUCHANG:
+            for o in process_county(registry.county(code), ctx):
+                rows += o.rows_received
+                loaded += o.rows_loaded
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+    if steps is not None:
+        steps.update(stages.seconds)
+    return {"seconds": time.perf_counter() - t0, "rows": rows, "loaded": loaded,
+            "warehouse_steps": stages.seconds, "warehouse_seconds": sum(stages.seconds.values())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,10 +165,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{k}: history padded to {hist['enforcement_case']:,} enforcement versions "
                   f"({sum(hist.values()):,} in all) in {time.perf_counter() - t:.0f} s", flush=True)
             data = root / f"data-{k}"
-            r = load_night(url, registry, days[-1], drop, data)
+            r = load_night(url, registry, days[-1], drop, data, steps={})
             r["history_versions"] = hist
             results[k] = r
-            print(f"{k}: tonight {r['rows']:,} rows ({r['loaded']:,} loaded) in {r['seconds']:.2f} s", flush=True)
+            print(f"{k}: tonight {r['rows']:,} rows ({r['loaded']:,} loaded) in {r['seconds']:.2f} s, of which "
+                  f"{r['warehouse_seconds']:.2f} s in the warehouse steps", flush=True)
     finally:
         for name in names.values():
             drop_db(admin, name)
@@ -154,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmachine: {results['machine']}")
     print(f"same night ({one['rows']:,} rows, {len(XUCHANG)} counties × 4 files), history 1× = "
           f"{sum(one['history_versions'].values()):,} versions, 10× = {sum(ten['history_versions'].values()):,}:")
-    print(f"  1×: {one['seconds']:.2f} s   10×: {ten['seconds']:.2f} s   10× / 1× = {ratio:.2f}")
+    print(f"  night, end to end: 1×: {one['seconds']:.2f} s   10×: {ten['seconds']:.2f} s   10× / 1× = {ratio:.2f}")
+    w1, w10 = one["warehouse_seconds"], ten["warehouse_seconds"]
+    print(f"  warehouse steps:   1×: {w1:.2f} s   10×: {w10:.2f} s   10× / 1× = {w10 / w1:.2f}")
+    for step in sorted(set(one["warehouse_steps"]) | set(ten["warehouse_steps"])):
+        print(f"    {step:22s} 1×: {one['warehouse_steps'].get(step, 0):6.3f} s   "
+              f"10×: {ten['warehouse_steps'].get(step, 0):6.3f} s")
     if a.json:
         a.json.write_text(json.dumps(results, indent=1, default=str))
     return 0

@@ -13,7 +13,8 @@
    time of the night, busy time per task, queue delay (scheduled → started), the time between one task's end and
    the next one's start on each executor slot (scheduler overhead), and rows per second.
 
-Needs the local PostgreSQL (127.0.0.1:5432) for the warehouse and Airflow's metadata. Not part of the tests.
+The warehouse and Airflow's metadata are throw-away databases on ``--url``, else the local server (127.0.0.1:5432),
+else the embedded one. tests/integration/test_benchmarks.py runs a small sample of it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ import psycopg
 from psycopg import sql
 
 from supervision import settings
-from supervision.bench import LOCAL_ADMIN, _with_db, create_db, drop_db, machine
+from supervision.bench import _admin_url, _with_db, create_db, drop_db, machine
 
 DAY = date(2026, 11, 22)
-PORT = 8795
+PORT = 8795  # the api-server's (task SDK's execution API); --port
 
 
 def _dag_copy(folder: Path) -> Path:
@@ -76,7 +77,7 @@ def parse_time(registry: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _env(home: Path, meta_url: str, warehouse: str, data: Path, parallel: int, dags: Path) -> dict:
+def _env(home: Path, meta_url: str, warehouse: str, data: Path, parallel: int, dags: Path, port: int) -> dict:
     from supervision.airflow_env import airflow_env
 
     return airflow_env({
@@ -88,9 +89,9 @@ def _env(home: Path, meta_url: str, warehouse: str, data: Path, parallel: int, d
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(parallel + 2),
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(parallel + 2),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{PORT}/execution/",
-        "AIRFLOW__API__PORT": str(PORT),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{PORT}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the databases")
     p.add_argument("--json", type=Path)
     p.add_argument("--timeout", type=float, default=8 * 3600)
+    p.add_argument("--port", type=int, default=PORT, help="port of Airflow's api-server")
+    p.add_argument("--url", help="admin URL of a PostgreSQL server (default: local 127.0.0.1:5432, else embedded)")
     a = p.parse_args(argv)
 
     from supervision.registry import load_registry
@@ -178,13 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"simulated {len(codes)} counties, {result['rows_simulated']:,} rows", flush=True)
 
     names = {"warehouse": f"bench_nat_wh_{os.getpid()}", "meta": f"bench_nat_af_{os.getpid()}"}
-    warehouse = create_db(LOCAL_ADMIN, names["warehouse"])
-    with psycopg.connect(LOCAL_ADMIN, autocommit=True) as c:
+    admin = _admin_url(a.url)
+    warehouse = create_db(admin, names["warehouse"])
+    with psycopg.connect(admin, autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(names["meta"])))
-    meta = _with_db(LOCAL_ADMIN, names["meta"])
+    meta = _with_db(admin, names["meta"])
     home = root / "airflow"
     shutil.rmtree(home, ignore_errors=True)
-    env = _env(home, meta, warehouse, root / "data", a.parallel, _dag_copy(root / "dags"))
+    env = _env(home, meta, warehouse, root / "data", a.parallel, _dag_copy(root / "dags"), a.port)
     from supervision.airflow_env import airflow_bin
 
     subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -192,11 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     try:
-        for comp in (["api-server", "--port", str(PORT)], ["scheduler"], ["dag-processor"]):
+        for comp in (["api-server", "--port", str(a.port)], ["scheduler"], ["dag-processor"]):
             out = open(logs / f"{comp[0]}.log", "w")  # noqa: SIM115 - closed with the process
             procs.append(subprocess.Popen([airflow_bin(), *comp], env=env, stdout=out, stderr=subprocess.STDOUT,
                                           start_new_session=True))
-        _wait_http(f"http://127.0.0.1:{PORT}/api/v2/version", 180)
+        _wait_http(f"http://127.0.0.1:{a.port}/api/v2/version", 180)
         for _ in range(120):  # the dag-processor has to parse the DAG before it can be triggered
             if subprocess.run([airflow_bin(), "dags", "unpause", "supervision_nightly"], env=env,
                               capture_output=True).returncode == 0:
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         subprocess.run([airflow_bin(), "dags", "trigger", "supervision_nightly", "--run-id", run_id,
                         "--conf", json.dumps(conf)], env=env, check=True, stdout=subprocess.DEVNULL)
-        state = None
+        state, said = None, t0
         while time.perf_counter() - t0 < a.timeout:
             with psycopg.connect(meta) as c:
                 state = c.execute("SELECT state FROM dag_run WHERE run_id = %s", (run_id,)).fetchone()
@@ -216,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
                                  " count(*) FROM task_instance WHERE run_id = %s", (run_id,)).fetchone()
             if state and state[0] in ("success", "failed"):
                 break
-            print(f"  {time.perf_counter() - t0:7.0f} s: {done[0]} of {done[1]} task instances done", flush=True)
-            time.sleep(30)
+            if time.perf_counter() - said >= 30:
+                said = time.perf_counter()
+                print(f"  {said - t0:7.0f} s: {done[0]} of {done[1]} task instances done", flush=True)
+            time.sleep(2)
         result["wall_seconds"] = time.perf_counter() - t0
         result["state"] = state and state[0]
         result["tasks"] = task_stats(meta, run_id)
@@ -232,13 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-    with psycopg.connect(warehouse) as c:
-        result["ledger"] = dict(c.execute("SELECT status, count(*) FROM ops.submission_current GROUP BY 1").fetchall())
-        result["rows_received"], result["rows_loaded"], result["rows_quarantined"] = c.execute(
-            "SELECT sum(rows_received), sum(rows_loaded), sum(rows_quarantined) FROM ops.submission_current").fetchone()
-    if not a.keep:
-        drop_db(LOCAL_ADMIN, names["warehouse"])
-        drop_db(LOCAL_ADMIN, names["meta"])
+        with psycopg.connect(warehouse) as c:
+            result["ledger"] = dict(c.execute(
+                "SELECT status, count(*) FROM ops.submission_current GROUP BY 1").fetchall())
+            result["rows_received"], result["rows_loaded"], result["rows_quarantined"] = c.execute(
+                "SELECT sum(rows_received), sum(rows_loaded), sum(rows_quarantined) "
+                "FROM ops.submission_current").fetchone()
+        if not a.keep:
+            drop_db(admin, names["warehouse"])
+            drop_db(admin, names["meta"])
     print(json.dumps(result, indent=1, default=str))
     if a.json:
         a.json.write_text(json.dumps(result, indent=1, default=str))

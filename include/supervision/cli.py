@@ -98,7 +98,7 @@ def _sim_summary(report) -> str:
         return "see _simulation/ for details"
 
 
-def run_through_airflow(day: date, registry: str | None, drop_root: str | None, shard_size: int = 1,
+def run_through_airflow(day: date, registry: str | None, drop_root: str | None, shard_size: int | None = None,
                         counties: list[str] | None = None, quiet: bool = False) -> int:
     """Run the nightly DAG for one business date with `airflow dags test` (in-process, SQLite metadata)."""
     from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
@@ -229,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run the nightly DAG for a business date through Airflow")
     _common(p)
     p.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
-    p.add_argument("--shard-size", type=int, default=1, help="counties per mapped task")
+    p.add_argument("--shard-size", type=int, default=None,
+                   help="counties per mapped task (default: one per county up to 300 tasks, else fewer tasks)")
     p.set_defaults(func=cmd_run)
 
     for name, func, text in (("reconcile", cmd_reconcile, "check that every received row is loaded or quarantined"),

@@ -18,7 +18,19 @@ from supervision.warehouse.connection import connect
 from supervision.warehouse.migrate import prepare_warehouse
 
 log = logging.getLogger(__name__)
-DEFAULT_SHARD_SIZE = 1  # one county per mapped task; raise it for national registries (see docs/operations)
+# Mapped load_shard tasks per night when shard_size is not given: one county per task up to this many counties,
+# else as many counties per task as keep the night at this many tasks (national registry: 10 per task).
+# Each task instance costs ~2.3 s of process start-up and set-up here, and Airflow refuses more than
+# [core] max_map_length (1024) mapped tasks: see docs/benchmarks.md, "National scale".
+MAX_AUTO_SHARDS = 300
+MAX_MAP_LENGTH = 1024  # Airflow's default [core] max_map_length
+
+
+def shard_size_for(counties: int, shard_size: int | None = None) -> int:
+    """Counties per mapped task: the one given, else one per county up to MAX_AUTO_SHARDS tasks."""
+    if shard_size:
+        return max(1, int(shard_size))
+    return max(1, -(-counties // MAX_AUTO_SHARDS))
 
 
 def business_date_for(run_after: datetime | None, override: str | None = None) -> date:
@@ -29,8 +41,19 @@ def business_date_for(run_after: datetime | None, override: str | None = None) -
     return local.date() - timedelta(days=1)
 
 
+def cut_shards(codes: list[str], shard_size: int | None = None) -> list[list[str]]:
+    """The counties of each mapped task, in registry order (a city's counties stay together)."""
+    size = shard_size_for(len(codes), shard_size)
+    shards = [codes[i:i + size] for i in range(0, len(codes), size)]
+    if len(shards) > MAX_MAP_LENGTH:
+        raise ValueError(f"{len(codes)} counties in shards of {size} make {len(shards)} mapped tasks, more than "
+                         f"Airflow's max_map_length {MAX_MAP_LENGTH}: leave shard_size empty (automatic) or use at "
+                         f"least {-(-len(codes) // MAX_MAP_LENGTH)}")
+    return shards
+
+
 def prepare_run(business_date: date, registry: str | None = None, drop_root: str | None = None,
-                shard_size: int = DEFAULT_SHARD_SIZE, counties: list[str] | None = None) -> list[dict]:
+                shard_size: int | None = None, counties: list[str] | None = None) -> list[dict]:
     """Check the registry and drop folder, bring the warehouse schema up to date, and cut the shards.
 
     Each shard carries the run's settings, so the mapped task needs nothing else.
@@ -39,11 +62,10 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
     root = Path(drop_root or settings.drop_root()).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"drop folder {root} does not exist (set SUPERVISION_DROP_ROOT or the drop_root param)")
+    codes = [c for c in reg.codes if not counties or c in counties]
+    shards = cut_shards(codes, shard_size)
     with connect() as conn:
         applied = prepare_warehouse(conn)
-    codes = [c for c in reg.codes if not counties or c in counties]
-    size = max(1, int(shard_size))
-    shards = [codes[i:i + size] for i in range(0, len(codes), size)]
     log.info("business date %s: %d counties from %s in %d shard(s); migrations applied: %s",
              business_date, len(codes), reg.path, len(shards), applied or "none")
     base = {"business_date": business_date.isoformat(), "registry": str(reg.path), "drop_root": str(root)}
