@@ -27,7 +27,7 @@ from supervision.contract import RECORD_TYPES, RecordType
 from supervision.landing import Lander, land_rejected_bytes
 from supervision.registry import County
 from supervision.sources import ROW_NUMBER, RawBatch
-from supervision.sources.filedrop import DayDrop, UnreadableFile, UnsafePath, discover, read_file
+from supervision.sources.filedrop import DayDrop, ReadAgain, UnreadableFile, UnsafePath, discover, read_file
 from supervision.validation import (
     SchemaDrift,
     check_batch,
@@ -124,7 +124,7 @@ def _record_nothing(county: County, record_type: str, ctx: RunContext, status: s
     return FileOutcome(county.code, record_type, status, reason=reason, source_file=source_file, submission_id=sid)
 
 
-def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext) -> FileOutcome:
+def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, _whole: bool = False) -> FileOutcome:
     where = _label(county)
     if not day.exists:
         return _record_nothing(county, rt.name, ctx, "late", (
@@ -142,7 +142,7 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext) 
             + ". A day with nothing to report still needs a file with just the header line."))
     rel = str(path.relative_to(ctx.drop_root))
     try:
-        raw = read_file(path, day.encoding)
+        raw = read_file(path, day.encoding, overlap=not _whole)
     except UnreadableFile as e:
         return _reject_unreadable(county, rt, day, ctx, path, rel, str(e))
     manifest_status, manifest_rows, manifest_problem = _check_manifest(day, rt.name, raw)
@@ -151,8 +151,19 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext) 
         notes.append("no manifest.json (file read anyway)" + (f": {day.manifest_error}" if day.manifest_error else ""))
     elif manifest_status == "not_listed":
         notes.append(f"{rt.name} is not listed in manifest.json")
-    return ingest(county, rt, raw, ctx, source_kind="file_drop", source_ref=rel, manifest_status=manifest_status,
-                  manifest_rows=manifest_rows, batch_problem=manifest_problem, notes=notes)
+    seen = ctx.night_ids.get((county.code, rt.name))
+    seen_before = len(seen) if seen else 0
+    try:
+        return ingest(county, rt, raw, ctx, source_kind="file_drop", source_ref=rel, manifest_status=manifest_status,
+                      manifest_rows=manifest_rows, batch_problem=manifest_problem, notes=notes)
+    except ReadAgain as e:
+        if _whole:
+            raise
+        # the file's transaction was rolled back and its Parquet never landed: the whole read decides
+        log.warning("%s: %s: parsing while loading stopped (%s); reading the file again whole", where, rel, e)
+        if (key := (county.code, rt.name)) in ctx.night_ids:
+            del ctx.night_ids[key][seen_before:]
+        return process_file(county, rt, day, ctx, _whole=True)
 
 
 def batch_rows() -> int:

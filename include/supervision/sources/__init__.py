@@ -105,16 +105,18 @@ class RawBatch:
 
     def id_fingerprints(self) -> np.ndarray | None:
         """64-bit fingerprints of the non-null record ids (see ``validation.fingerprints``)."""
+        if "record_id" not in self.columns:
+            return None
         if self.stream is not None:
             return self.stream.id_fingerprints
         from supervision.validation import fingerprints
 
-        return None if "record_id" not in self.columns else fingerprints(self.table["record_id"])
+        return fingerprints(self.table["record_id"])
 
     def duplicate_ids(self) -> pa.Array | None:
         """Record ids that occur more than once in the batch (None when it has no record_id column)."""
         if self.stream is not None:
-            return self.stream.duplicate_ids
+            return self.stream.duplicate_ids if "record_id" in self.columns else None
         ids = self.record_ids()
         return None if ids is None else duplicated_values(ids)
 

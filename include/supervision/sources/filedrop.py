@@ -49,6 +49,12 @@ class UnsafePath(ValueError):
     """A county-supplied name would leave the drop folder."""
 
 
+class ReadAgain(Exception):
+    """An overlapped read (:func:`overlap_threshold`) met, while the file was loading, what only a whole read can
+    judge: bytes that are not UTF-8 in a column the first pass did not convert. The caller rolls back everything
+    of that attempt and reads the file again with ``read_file(..., overlap=False)``."""
+
+
 class UnreadableFile(ValueError):
     """The file cannot be parsed at all; the whole file is rejected."""
 
@@ -143,18 +149,20 @@ def _read_manifest(day: DayDrop, path: Path) -> None:
         day.manifest_error = f"manifest.json unreadable: {e}"
 
 
-def read_file(path: Path, encoding_hint: str | None = None) -> RawFile:
+def read_file(path: Path, encoding_hint: str | None = None, overlap: bool = True) -> RawFile:
     """Parse one county file into strings. Raises UnreadableFile with the parser's reason.
 
-    CSV files are read by pyarrow: whole when they fit comfortably in memory, else as a :class:`Stream` of
-    record batches after a first pass (sha256, row count, duplicate record ids), so memory stays bounded
-    whatever the file's size (``SUPERVISION_STREAM_BYTES``, default 512 MiB).
+    CSV files are read by pyarrow: whole when small; from memory, parsed batch by batch while they load, after a
+    first pass over the record ids, when bigger (``SUPERVISION_OVERLAP_BYTES``, default 32 MiB; ``overlap=False``
+    reads them whole: see :class:`ReadAgain`); from disk as a :class:`Stream` of record batches after a first pass
+    (sha256, row count, duplicate record ids) when too big to hold, so memory stays bounded whatever the file's
+    size (``SUPERVISION_STREAM_BYTES``, default 512 MiB).
     """
     fmt = path.name.partition(".")[2].lower()
     received_at = datetime.fromtimestamp(path.stat().st_mtime, tz=ZoneInfo(TIMEZONE))
     try:
         if fmt == "csv":
-            return _read_csv_file(path, encoding_hint, received_at)
+            return _read_csv_file(path, encoding_hint, received_at, overlap)
         data = path.read_bytes()
         if fmt == "json":
             frame = _read_json(data)
@@ -183,6 +191,11 @@ def stream_threshold() -> int:
     return int(os.environ.get("SUPERVISION_STREAM_BYTES", 512 * 2**20))
 
 
+def overlap_threshold() -> int:
+    """CSV files above this many bytes (up to :func:`stream_threshold`) are parsed while they load."""
+    return int(os.environ.get("SUPERVISION_OVERLAP_BYTES", 32 * 2**20))
+
+
 def detect_encoding(data: bytes, hint: str | None) -> str:
     if hint:
         enc = ENCODINGS.get(hint.lower())
@@ -205,7 +218,7 @@ class _NotUtf8(Exception):
     """pyarrow found bytes that are not UTF-8 (then an undeclared file is read as GB18030)."""
 
 
-def _read_csv_file(path: Path, hint: str | None, received_at: datetime) -> RawBatch:
+def _read_csv_file(path: Path, hint: str | None, received_at: datetime, overlap: bool = True) -> RawBatch:
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
@@ -219,6 +232,11 @@ def _read_csv_file(path: Path, hint: str | None, received_at: datetime) -> RawBa
     if size > stream_threshold():
         return _stream_csv(path, head, bom, declared, received_at)
     data = path.read_bytes()
+    if overlap and size > overlap_threshold():
+        try:
+            return _buffered_stream(path, data, bom, declared, received_at)
+        except ReadAgain:
+            pass  # the first pass met what the whole read judges (a ragged row, a byte that is not UTF-8)
     with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL: the hash runs beside the parse
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
         encoding = declared or ("utf-8-sig" if bom else "utf-8")
@@ -388,20 +406,74 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) 
         duplicates = duplicate_ids(*cands)
     def open_batches(batch_rows: int):
         src, reader = _open_csv(path, encoding, columns)
-        first, pending, held = 1, [], 0
         try:
-            for batch in reader:  # small blocks, gathered into tables of batch_rows rows
-                pending.append(batch)
-                held += batch.num_rows
-                if held >= batch_rows:
-                    table = _with_row_numbers(normalise_strings(pa.Table.from_batches(pending)), first)
-                    first, pending, held = first + table.num_rows, [], 0
-                    yield table
-            if pending or first == 1:
-                yield _with_row_numbers(normalise_strings(
-                    pa.Table.from_batches(pending, schema=reader.schema)), first)
+            yield from _gathered(reader, batch_rows)
         finally:
             src.close()
+
+    stream = Stream(columns, rows, duplicates, fps, open_batches)
+    return RawBatch("csv", _reported(encoding), sha, received_at, path=path, stream=stream)
+
+
+def _gathered(reader, batch_rows: int):
+    """pyarrow's small record batches gathered into normalised tables of ``batch_rows`` rows, numbered."""
+    first, pending, held = 1, [], 0
+    for batch in reader:
+        pending.append(batch)
+        held += batch.num_rows
+        if held >= batch_rows:
+            table = _with_row_numbers(normalise_strings(pa.Table.from_batches(pending)), first)
+            first, pending, held = first + table.num_rows, [], 0
+            yield table
+    if pending or first == 1:
+        yield _with_row_numbers(normalise_strings(pa.Table.from_batches(pending, schema=reader.schema)), first)
+
+
+def _buffered_stream(path: Path, data: bytes, bom: bool, declared: str | None, received_at: datetime) -> RawBatch:
+    """A file held in memory, parsed while it loads: a first pass converts only the record ids (row count, ragged
+    rows, duplicate ids, fingerprints; a fraction of a full parse), then every column is parsed batch by batch
+    beside the warehouse COPY instead of before it. A late parse error raises :class:`ReadAgain`."""
+    from supervision.validation import duplicate_ids, fingerprints, sorted_unique
+
+    encoding = declared or ("utf-8-sig" if bom else "utf-8")
+    with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        if encoding == "gb18030":  # pyarrow parses UTF-8 only; transcoded once, up front
+            try:
+                text = pa.py_buffer(data.decode(encoding).encode("utf-8"))
+            except UnicodeDecodeError as e:
+                raise UnreadableFile(f"not valid GBK/GB18030 at byte {e.start}: check the manifest encoding") from e
+        else:
+            text = pa.py_buffer(data)[3:] if bom else pa.py_buffer(data)
+        columns = _header(text[:1 << 16].to_pybytes())
+        if not text[-1:].to_pybytes().endswith(b"\n"):
+            raise ReadAgain("no final newline")  # rare; the whole read appends one
+        has_ids = "record_id" in columns
+        try:
+            first = pacsv.read_csv(pa.BufferReader(text), **_csv_options(
+                columns, include=["record_id" if has_ids else columns[0]]))
+        except pa.ArrowInvalid as e:  # the whole read words it (and falls back from UTF-8 to GBK where it may)
+            raise ReadAgain(str(e)) from e
+        sha = digest.result()
+    fps = np.zeros(0, np.uint64)
+    duplicates = pa.array([], pa.string())
+    if has_ids:
+        ids = _ids(first.column("record_id"))
+        fps = fingerprints(ids)
+        ordered = np.sort(fps)
+        repeated = sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        if repeated.size:  # fingerprints that repeat: check those ids exactly
+            present = ids.drop_null() if ids.null_count else ids
+            duplicates = duplicate_ids(present.filter(pa.array(np.isin(fingerprints(present), repeated))))
+    rows = first.num_rows
+    del first
+
+    def open_batches(batch_rows: int):
+        opts = _csv_options(columns, STREAM_BLOCK)
+        try:
+            yield from _gathered(pacsv.open_csv(pa.BufferReader(text), **opts), batch_rows)
+        except pa.ArrowInvalid as e:
+            raise ReadAgain(f"{path.name}: {e}"[:500]) from e
 
     stream = Stream(columns, rows, duplicates, fps, open_batches)
     return RawBatch("csv", _reported(encoding), sha, received_at, path=path, stream=stream)

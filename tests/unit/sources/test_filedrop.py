@@ -17,6 +17,7 @@ import pytest
 
 from supervision.sources import filedrop
 from supervision.sources.filedrop import (
+    ReadAgain,
     UnreadableFile,
     UnsafePath,
     day_folder,
@@ -135,6 +136,79 @@ def test_ragged_big_csv_is_unreadable(tmp_path, monkeypatch):
     monkeypatch.setenv("SUPERVISION_STREAM_BYTES", "0")
     with pytest.raises(UnreadableFile, match="ArrowInvalid"):
         read_file(write(tmp_path, "complaints.csv", b"a,b\n1,2\n1,2,3\n"))
+
+
+def overlapped(monkeypatch, path: Path, hint: str | None = None):
+    """The same file read as a mid-sized one: held in memory, a first pass over the ids, parsed while it loads."""
+    monkeypatch.setenv("SUPERVISION_OVERLAP_BYTES", "0")
+    raw = read_file(path, hint)
+    assert raw.stream is not None
+    return raw
+
+
+@pytest.mark.parametrize("data, hint, reported", ENCODED.values(), ids=ENCODED.keys())
+def test_overlapped_csv_reads_the_same_rows_in_every_encoding(tmp_path, monkeypatch, data, hint, reported):
+    path = write(tmp_path, "enforcement_cases.csv", data)
+    whole = read_file(path, hint)
+    raw = overlapped(monkeypatch, path, hint)
+    assert (raw.encoding, raw.sha256, raw.rows, raw.columns) == (reported, whole.sha256, 2, HEADER)
+    assert pa.concat_tables(raw.tables(1)).to_pylist() == whole.table.to_pylist() == expected()
+    assert raw.id_fingerprints().tolist() == whole.id_fingerprints().tolist()
+
+
+def test_overlapped_csv_batches_keep_quoted_newlines_and_find_duplicates_across_batches(tmp_path, monkeypatch):
+    body = "".join(f'r{i % 7},"line one\nline {i}",  {i}  \n' for i in range(40)) + ',"no id",40\n'
+    path = write(tmp_path, "complaints.csv", "record_id,summary,n\n" + body)
+    monkeypatch.setattr(filedrop, "STREAM_BLOCK", 64)  # many small blocks: boundaries inside quoted cells
+    raw = overlapped(monkeypatch, path)
+    table = pa.concat_tables(list(raw.tables(3)))
+    assert raw.rows == 41 and table["_row_number"].to_pylist() == list(range(1, 42))
+    assert table["summary"].to_pylist()[5] == "line one\nline 5" and table["n"].to_pylist()[5] == "5"
+    assert sorted(raw.duplicate_ids().to_pylist()) == [f"r{i}" for i in range(7)]
+    assert len(raw.id_fingerprints()) == 40  # the empty id has none
+    assert raw.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_overlapped_csv_without_record_id_column(tmp_path, monkeypatch):
+    raw = overlapped(monkeypatch, write(tmp_path, "complaints.csv", "name,n\na,1\nb,2\n"))
+    assert raw.rows == 2 and raw.duplicate_ids() is None and raw.record_ids() is None
+    assert pa.concat_tables(raw.tables(10))["name"].to_pylist() == ["a", "b"]
+
+
+def test_overlapped_undeclared_gbk_found_late_asks_for_the_whole_read(tmp_path, monkeypatch):
+    # GBK only in a column the first pass does not convert, after the first bytes: found while loading
+    rows = "".join(f"{i},x\n" for i in range(20000)) + "20000,魏都区\n"
+    path = write(tmp_path, "complaints.csv", ("record_id,name\n" + rows).encode("gbk"))
+    raw = overlapped(monkeypatch, path)
+    assert raw.encoding == "utf-8"
+    with pytest.raises(ReadAgain):
+        list(raw.tables(5000))
+    whole = read_file(path, overlap=False)
+    assert whole.stream is None and whole.encoding == "gbk" and whole.table["name"].to_pylist()[-1] == "魏都区"
+
+
+def test_overlapped_non_utf8_ids_are_read_whole_at_once(tmp_path, monkeypatch):
+    rows = "".join(f"{i},x\n" for i in range(20000)) + "魏都区,y\n"
+    path = write(tmp_path, "complaints.csv", ("record_id,name\n" + rows).encode("gbk"))
+    monkeypatch.setenv("SUPERVISION_OVERLAP_BYTES", "0")
+    raw = read_file(path)  # the first pass meets the bytes: the whole read decides, before anything loads
+    assert raw.stream is None and raw.encoding == "gbk" and raw.table["record_id"].to_pylist()[-1] == "魏都区"
+
+
+def test_overlapped_ragged_csv_is_unreadable(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPERVISION_OVERLAP_BYTES", "0")
+    with pytest.raises(UnreadableFile, match="ArrowInvalid"):
+        read_file(write(tmp_path, "complaints.csv", b"record_id,b\n1,2\n1,2,3\n"))
+
+
+def test_overlapped_gbk_declared_utf8_found_late_is_unreadable_when_read_whole(tmp_path, monkeypatch):
+    rows = "".join(f"{i},x\n" for i in range(20000)) + "20000,魏都区\n"
+    path = write(tmp_path, "complaints.csv", ("record_id,name\n" + rows).encode("gbk"))
+    raw = overlapped(monkeypatch, path, "utf-8")
+    with pytest.raises(ReadAgain):
+        list(raw.tables(100_000))
+    with pytest.raises(UnreadableFile, match="not valid UTF-8"):
+        read_file(path, "utf-8", overlap=False)
 
 
 def test_unicode_whitespace_is_trimmed_like_python(tmp_path):
