@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -624,6 +625,40 @@ def test_gx_set_up_in_another_process_does_not_stale_this_ones(tmp_path, monkeyp
         res = definition.run(batch_parameters={"dataframe": validation.rule_frame(matrix, rt)})
         assert res.success and len(res.results) == len(rule_specs(rt))
     assert first.suite.meta["rules_fingerprint"] == second.suite.meta["rules_fingerprint"]
+
+
+def test_data_docs_of_one_night_render_only_its_results(tmp_path, monkeypatch):
+    import numpy as np
+
+    from supervision import validation
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
+    validation._gx_context.cache_clear()
+    rt = RECORD_TYPES["complaints"]
+    matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
+    pages = {d: validation.run_gx_rules(matrix, rt, run_name=f"411002-{d}-complaints-ab{i}")["data_docs_page"]
+             for i, d in enumerate(("2026-11-21", "2026-11-22"))}
+    index = validation.build_data_docs("2026-11-22")
+    assert index.exists() and Path(pages["2026-11-22"]).exists() and not Path(pages["2026-11-21"]).exists()
+
+
+def test_key_set_is_a_list_with_a_set_membership():
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    from supervision.validation import _KeySet
+
+    def key(run):
+        return ValidationResultIdentifier(ExpectationSuiteIdentifier("complaints_contract_v1"),
+                                          RunIdentifier(run, datetime(2026, 11, 22, tzinfo=UTC)), "county_files")
+
+    keys = _KeySet(key(f"411002-2026-11-22-complaints-{i}") for i in range(3))
+    assert isinstance(keys, list) and len(keys) == 3 and keys
+    assert key("411002-2026-11-22-complaints-1") in keys  # equal, not the same object
+    assert key("411002-2026-11-21-complaints-1") not in keys and not _KeySet()
 
 
 # --- cross-record checks: warnings, never quarantine -------------------------------------------------------
