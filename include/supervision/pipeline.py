@@ -151,8 +151,8 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
         notes.append("no manifest.json (file read anyway)" + (f": {day.manifest_error}" if day.manifest_error else ""))
     elif manifest_status == "not_listed":
         notes.append(f"{rt.name} is not listed in manifest.json")
-    seen = ctx.night_ids.get((county.code, rt.name))
-    seen_before = len(seen) if seen else 0
+    key = (county.code, rt.name)
+    ids_before = len(ctx.night_ids.get(key, ()))  # ingest adds the file's ids; a re-read must not add them twice
     try:
         return ingest(county, rt, raw, ctx, source_kind="file_drop", source_ref=rel, manifest_status=manifest_status,
                       manifest_rows=manifest_rows, batch_problem=manifest_problem, notes=notes)
@@ -161,8 +161,8 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
             raise
         # the file's transaction was rolled back and its Parquet never landed: the whole read decides
         log.warning("%s: %s: parsing while loading stopped (%s); reading the file again whole", where, rel, e)
-        if (key := (county.code, rt.name)) in ctx.night_ids:
-            del ctx.night_ids[key][seen_before:]
+        if key in ctx.night_ids:
+            del ctx.night_ids[key][ids_before:]
         return process_file(county, rt, day, ctx, _whole=True)
 
 

@@ -994,7 +994,8 @@ def run_gx(checked: Checked | CheckedBatch, rt: RecordType, run_name: str | None
 class _KeySet(list):
     """The keys to render, as GX wants them (a list), with a set's ``in``: GX's site builder asks
     ``key not in resource_identifiers`` for every stored result, and on a list that is quadratic (a national
-    night's 11,912 results: 142M key comparisons, each building two tuples: over 40 minutes of ``summarize``)."""
+    night's 11,912 results: 71M key comparisons per section, each building two tuples: most of ``summarize``'s
+    28 minutes; 6.8 minutes with this)."""
 
     def __init__(self, keys=()):
         super().__init__(keys)

@@ -362,7 +362,7 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) 
     if encoding == "gb18030":
         text_head = text_head.decode("gb18030", errors="replace").encode("utf-8")
     columns = _header(text_head)
-    from supervision.validation import duplicate_ids, fingerprints, sorted_unique
+    from supervision.validation import duplicate_ids, fingerprints
 
     has_ids = "record_id" in columns
     prints: list[np.ndarray] = []
@@ -391,16 +391,11 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) 
         pool.shutdown()
     fps = np.concatenate(prints) if prints else np.zeros(0, np.uint64)
     duplicates = pa.array([], pa.string())
-    ordered = np.sort(fps)
-    repeated = sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    repeated = _repeated(fps)
     if repeated.size:  # some ids may repeat: read the ids again, keep those candidates, check them exactly
-        cands = []
         src, reader = _open_csv(path, encoding, columns)
         try:
-            for batch in reader:
-                ids = _ids(batch.column(columns.index("record_id")))
-                cands.append(ids.filter(pa.array(np.isin(fingerprints(ids), repeated))) if ids.null_count == 0
-                             else ids.drop_null().filter(pa.array(np.isin(fingerprints(ids), repeated))))
+            cands = [_candidates(_ids(b.column(columns.index("record_id"))), repeated) for b in reader]
         finally:
             src.close()
         duplicates = duplicate_ids(*cands)
@@ -413,6 +408,22 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) 
 
     stream = Stream(columns, rows, duplicates, fps, open_batches)
     return RawBatch("csv", _reported(encoding), sha, received_at, path=path, stream=stream)
+
+
+def _repeated(fps: np.ndarray) -> np.ndarray:
+    """The fingerprints that occur more than once (their ids are duplicate candidates, checked exactly)."""
+    from supervision.validation import sorted_unique
+
+    ordered = np.sort(fps)
+    return sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
+def _candidates(ids, repeated: np.ndarray):
+    """The non-null ids whose fingerprint is among ``repeated``."""
+    from supervision.validation import fingerprints
+
+    present = ids.drop_null() if ids.null_count else ids
+    return present.filter(pa.array(np.isin(fingerprints(present), repeated)))
 
 
 def _gathered(reader, batch_rows: int):
@@ -433,7 +444,7 @@ def _buffered_stream(path: Path, data: bytes, bom: bool, declared: str | None, r
     """A file held in memory, parsed while it loads: a first pass converts only the record ids (row count, ragged
     rows, duplicate ids, fingerprints; a fraction of a full parse), then every column is parsed batch by batch
     beside the warehouse COPY instead of before it. A late parse error raises :class:`ReadAgain`."""
-    from supervision.validation import duplicate_ids, fingerprints, sorted_unique
+    from supervision.validation import duplicate_ids, fingerprints
 
     encoding = declared or ("utf-8-sig" if bom else "utf-8")
     with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL
@@ -460,11 +471,8 @@ def _buffered_stream(path: Path, data: bytes, bom: bool, declared: str | None, r
     if has_ids:
         ids = _ids(first.column("record_id"))
         fps = fingerprints(ids)
-        ordered = np.sort(fps)
-        repeated = sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
-        if repeated.size:  # fingerprints that repeat: check those ids exactly
-            present = ids.drop_null() if ids.null_count else ids
-            duplicates = duplicate_ids(present.filter(pa.array(np.isin(fingerprints(present), repeated))))
+        if (repeated := _repeated(fps)).size:
+            duplicates = duplicate_ids(_candidates(ids, repeated))
     rows = first.num_rows
     del first
 
