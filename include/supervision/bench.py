@@ -184,6 +184,56 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _server_cpu() -> dict[int, float] | None:
+    """CPU seconds used so far by each process of the local PostgreSQL server (backends, WAL writer,
+    checkpointer), read from /proc; None where that is not visible (another host, another OS)."""
+    seen: dict[int, float] = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name.startswith("postgres"):
+            seen[int(d.name)] = (int(rest[11]) + int(rest[12])) / _TICK  # utime, stime
+    return seen or None
+
+
+class _Cpu:
+    """CPU used during a timed phase: this process (user, system) and the server. Two cores bound a phase at
+    (client + server CPU) / 2: the figure that says whether a phase waits on work or on something else.
+
+    The server's processes are sampled every 0.1 s (a backend that starts and ends inside the phase is not
+    visible to a before/after reading); a process seen first during the phase counts from zero."""
+
+    def __enter__(self):
+        import threading
+
+        self._self, self._first = resource.getrusage(resource.RUSAGE_SELF), _server_cpu()
+        self._last = dict(self._first or {})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.1):
+            self._last.update(_server_cpu() or {})
+
+    def __exit__(self, *exc):
+        now = resource.getrusage(resource.RUSAGE_SELF)
+        self._stop.set()
+        self._thread.join()
+        self._last.update(_server_cpu() or {})
+        server = None if self._first is None else sum(v - self._first.get(pid, 0.0) for pid, v in self._last.items())
+        self.result = {"client_user": now.ru_utime - self._self.ru_utime,
+                       "client_sys": now.ru_stime - self._self.ru_stime, "server": server,
+                       "minor_faults": now.ru_minflt - self._self.ru_minflt}
+
+
 class _Stages:
     """Wall time per pipeline stage, from timers wrapped around the functions pipeline.py calls (main thread),
     plus the loader thread's own clock (sort, row hash, encode, COPY, merge): the two run at the same time."""
@@ -277,13 +327,18 @@ def phase_ours(root: Path, file: Path) -> dict:
         return out
 
     load.RecordLoader.finish = finish_and_keep_clock
-    seconds, out = run(BUSINESS_DATE)
+    mark = time.monotonic()
+    with _Cpu() as cpu:
+        seconds, out = run(BUSINESS_DATE)
+    mark = (mark, time.monotonic())
     if out.status not in ("loaded", "loaded_with_quarantine"):
         raise SystemExit(f"bench file was not loaded: {out.status}: {out.reason}")
     return {"seconds": seconds, "rows": out.rows_received, "loaded": out.rows_loaded,
             "quarantined": out.rows_quarantined, "status": out.status, "stages": stages.seconds,
             "loader": clocks[-1] if clocks else {}, "batch_rows": pipeline.batch_rows(),
-            "warmup_seconds": warm_total, "warmup_rows": warm.rows_received, "peak_mib": _peak_mib()}
+            "warmup_seconds": warm_total, "warmup_rows": warm.rows_received, "peak_mib": _peak_mib(),
+            "cpu": cpu.result,
+            "monotonic": mark}  # the timed window on CLOCK_MONOTONIC: perf record -k CLOCK_MONOTONIC, report --time
 
 
 def phase_baseline(root: Path, file: Path) -> dict:
@@ -293,13 +348,14 @@ def phase_baseline(root: Path, file: Path) -> dict:
 
     engine = sqlalchemy_engine()
     t = time.perf_counter()
-    frame = pd.read_csv(file)
-    read_s = time.perf_counter() - t
-    frame.to_sql("baseline_" + RT, engine, schema="public", if_exists="replace", index=False)
+    with _Cpu() as cpu:
+        frame = pd.read_csv(file)
+        read_s = time.perf_counter() - t
+        frame.to_sql("baseline_" + RT, engine, schema="public", if_exists="replace", index=False)
     seconds = time.perf_counter() - t
     engine.dispose()
     return {"seconds": seconds, "rows": len(frame), "stages": {"read_csv": read_s, "to_sql": seconds - read_s},
-            "peak_mib": _peak_mib()}
+            "peak_mib": _peak_mib(), "cpu": cpu.result}
 
 
 def phase_ceiling(root: Path, file: Path) -> dict:
@@ -316,16 +372,17 @@ def phase_ceiling(root: Path, file: Path) -> dict:
             sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in cols)))
         conn.commit()
         t = time.perf_counter()
-        with conn.cursor().copy("COPY public.ceiling FROM STDIN (FORMAT csv, HEADER true)") as copy, \
-                open(file, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                copy.write(chunk)
-        conn.commit()
+        with _Cpu() as cpu:
+            with conn.cursor().copy("COPY public.ceiling FROM STDIN (FORMAT csv, HEADER true)") as copy, \
+                    open(file, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    copy.write(chunk)
+            conn.commit()
         seconds = time.perf_counter() - t
         rows = conn.execute("SELECT count(*) FROM public.ceiling").fetchone()[0]
         conn.execute("DROP TABLE public.ceiling")
         conn.commit()
-    return {"seconds": seconds, "rows": rows, "stages": {"COPY": seconds}, "peak_mib": _peak_mib()}
+    return {"seconds": seconds, "rows": rows, "stages": {"COPY": seconds}, "peak_mib": _peak_mib(), "cpu": cpu.result}
 
 
 def phase_floor(root: Path, file: Path) -> dict:
@@ -350,16 +407,18 @@ def phase_floor(root: Path, file: Path) -> dict:
             raise SystemExit("phase floor runs after phase ours (it copies the rows ours loaded)")
         conn.execute("CHECKPOINT")
         t = time.perf_counter()
-        with conn.cursor().copy("COPY public.floor FROM STDIN (FORMAT binary)") as copy:
-            view = memoryview(data)
-            for i in range(0, len(view), 1 << 20):
-                copy.write(view[i:i + (1 << 20)])
-        conn.commit()
+        with _Cpu() as cpu:
+            with conn.cursor().copy("COPY public.floor FROM STDIN (FORMAT binary)") as copy:
+                view = memoryview(data)
+                for i in range(0, len(view), 1 << 20):
+                    copy.write(view[i:i + (1 << 20)])
+            conn.commit()
         seconds = time.perf_counter() - t
         rows = conn.execute("SELECT count(*) FROM public.floor").fetchone()[0]
         conn.execute("DROP TABLE public.floor")
         conn.commit()
-    return {"seconds": seconds, "rows": rows, "stages": {"COPY binary, indexed": seconds}, "peak_mib": _peak_mib()}
+    return {"seconds": seconds, "rows": rows, "stages": {"COPY binary, indexed": seconds}, "peak_mib": _peak_mib(),
+            "cpu": cpu.result}
 
 
 PHASES = {"ours": phase_ours, "baseline": phase_baseline, "ceiling": phase_ceiling, "floor": phase_floor}
@@ -427,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         for phase in a.phases.split(","):
             results[phase] = r = _run_phase(phase, root, file, env)
             print(f"{phase:9s} {r['rows']:>10,} rows  {r['seconds']:7.2f} s  {r['rows'] / r['seconds']:>9,.0f} rows/s"
-                  f"  peak {r['peak_mib']:6.0f} MiB  (load {r['load_before']:.2f})", flush=True)
+                  f"  peak {r['peak_mib']:6.0f} MiB  (load {r['load_before']:.2f}){_cpu_text(r)}", flush=True)
     finally:
         if not a.keep:
             drop_db(admin, name)
@@ -435,6 +494,14 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         a.json.write_text(json.dumps({"rows": a.rows, "machine": machine(), "results": results}, indent=1))
     return 0
+
+
+def _cpu_text(r: dict) -> str:
+    c = r.get("cpu")
+    if not c:
+        return ""
+    server = "" if c["server"] is None else f", server {c['server']:.1f} s"
+    return f"  cpu: client {c['client_user']:.1f} s user + {c['client_sys']:.1f} s sys{server}"
 
 
 def report(results: dict, rows: int, argv) -> None:
@@ -465,6 +532,14 @@ def report(results: dict, rows: int, argv) -> None:
             f = results["floor"]
             print(f"ours / floor    = {rate / (f['rows'] / f['seconds']):5.2f}   (floor: the server's binary COPY of "
                   f"the loaded rows into the indexed table, {f['seconds']:.2f} s; no target)")
+        cores = os.cpu_count() or 1
+        for name, r in results.items():
+            c = r.get("cpu")
+            if c and c.get("server") is not None:
+                work = c["client_user"] + c["client_sys"] + c["server"]
+                print(f"cpu {name:9s} {work:6.1f} core-s (client {c['client_user'] + c['client_sys']:.1f}, server "
+                      f"{c['server']:.1f}): no faster than {work / cores:.2f} s on {cores} cores; "
+                      f"{r['seconds']:.2f} s = {work / cores / r['seconds']:.0%} busy")
         ok = "met" if ours["seconds"] < 10 * rows / 1_000_000 else "NOT met"
         print(f"end to end: {ours['seconds']:.2f} s for {ours['rows']:,} rows   (target < 10 s per 1M rows: {ok})")
 

@@ -1037,6 +1037,62 @@ def test_gx_data_fingerprint_is_skipped_for_the_run_only(gx_matrix):
     assert hashed["rules"] == result["rules"] and engine.HASH_THRESHOLD == before
 
 
+def test_gx_kwargs_hoisting_is_in_place_on_the_pinned_release():
+    # A GX upgrade fails here on purpose: re-read Expectation._get_*_kwargs of the new release against
+    # validation._hoisted_* (and the equality test below), then move GX_KWARGS_PINNED.
+    import great_expectations as gx
+
+    from supervision.validation import GX_KWARGS_PINNED, hoist_gx_kwargs
+
+    assert gx.__version__ == GX_KWARGS_PINNED
+    assert hoist_gx_kwargs() is True
+
+
+def _stored_result(rt, rules, run_name):
+    """The full validation result GX stores for a run (what Data Docs renders), without run ids and times."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from supervision.validation import rule_frame, validation_definition
+
+    res = validation_definition(rt).run(batch_parameters={"dataframe": rule_frame(rules, rt)},
+                                        run_id=RunIdentifier(run_name=run_name, run_time=datetime(2026, 11, 23, tzinfo=UTC)),
+                                        result_format={"result_format": "BASIC", "partial_unexpected_count": 5})
+    out = res.to_json_dict()
+    for key in ("run_id", "validation_time", "batch_markers", "active_batch_definition", "batch_spec",
+                "checkpoint_id", "validation_id"):
+        out["meta"].pop(key, None)
+    out.pop("id", None)
+    for r in out["results"]:
+        r["expectation_config"].pop("id", None)
+    return out
+
+
+def test_hoisted_gx_kwargs_change_nothing_in_the_result(gx_matrix):
+    from great_expectations.expectations.expectation import Expectation
+
+    from supervision.validation import hoist_gx_kwargs, validation_definition
+
+    rt, checked, _ = gx_matrix
+    suite = validation_definition(rt).suite
+    hoisted = [hoist_gx_kwargs(), _stored_result(rt, checked.rules, "hoisted")]
+    hoisted_kwargs = [(e._get_domain_kwargs(), e._get_success_kwargs(), e._get_runtime_kwargs(),
+                       e._get_runtime_kwargs({"result_format": "COMPLETE", "catch_exceptions": False}))
+                      for e in suite.expectations]
+    try:
+        assert hoist_gx_kwargs(on=False) is False
+        assert Expectation._get_runtime_kwargs.__module__.startswith("great_expectations")
+        original = _stored_result(rt, checked.rules, "hoisted")
+        original_kwargs = [(e._get_domain_kwargs(), e._get_success_kwargs(), e._get_runtime_kwargs(),
+                            e._get_runtime_kwargs({"result_format": "COMPLETE", "catch_exceptions": False}))
+                           for e in suite.expectations]
+    finally:
+        hoist_gx_kwargs()
+    assert hoisted[0] is True
+    assert hoisted_kwargs == original_kwargs
+    assert hoisted[1] == original
+    assert sum(r["result"]["unexpected_count"] for r in original["results"]) == 3  # the matrix has failures
+
+
 COURT_NUMBERS = ["（2026）豫1002行初123号", "(2026)豫1002行初123号", "（2026)豫1002行终5号", "(2025）豫10行申1号",
                  "（2026）豫1002行赔初12号", "（2026）豫行再1号", "（2026）京0105行初123号", "2026豫1002行初123号",
                  "（2026）豫1002民初123号", "（2026）豫1002行初123", "〔2026〕豫1002行初123号", "（2026）豫1002行初123号\n",
