@@ -507,10 +507,14 @@ def _json_text(v) -> str:
 
 
 def _read_xlsx(data: bytes) -> pd.DataFrame:
-    import openpyxl  # only XLSX counties pay its import
+    """The first sheet's cached cell values (formulas as last computed), one text per cell. Read with calamine
+    (Rust): a national night's ~1,000-row workbooks took 0.14 s each with openpyxl, 2 ms with it."""
+    from python_calamine import CalamineWorkbook  # only XLSX counties pay its import
 
-    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    rows = wb.worksheets[0].iter_rows(values_only=True)
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))  # not a workbook: ZipError/XmlError, reported as such
+    if not book.sheet_names:
+        raise UnreadableFile("the workbook has no sheet")
+    rows = iter(book.get_sheet_by_index(0).to_python(skip_empty_area=False))
     header = next(rows, None)
     if header is None:
         raise UnreadableFile("empty workbook: no header row")

@@ -406,8 +406,8 @@ def test_xlsx_header_only_is_zero_rows(tmp_path):
 
 
 UNREADABLE_XLSX = {
-    "not-a-zip": (b"PK? this is no workbook", "BadZipFile"),
-    "csv-named-xlsx": (csv_text().encode(), "BadZipFile"),
+    "not-a-zip": (b"PK? this is no workbook", "CalamineError: Cannot detect file format"),
+    "csv-named-xlsx": (csv_text().encode(), "CalamineError: Cannot detect file format"),
 }
 
 
@@ -415,6 +415,12 @@ UNREADABLE_XLSX = {
 def test_unreadable_xlsx(tmp_path, data, reason):
     with pytest.raises(UnreadableFile, match=reason):
         read_file(write(tmp_path, "enforcement_cases.xlsx", data))
+
+
+def test_truncated_xlsx_is_unreadable_with_the_readers_reason(tmp_path):
+    whole = xlsx(tmp_path, [HEADER] + [[r[h] for h in HEADER] for r in ROWS]).read_bytes()
+    with pytest.raises(UnreadableFile, match=r"^(Calamine|Zip|Xml)Error: "):
+        read_file(write(tmp_path, "complaints.xlsx", whole[: len(whole) // 2]))
 
 
 def test_xlsx_empty_workbook_is_unreadable(tmp_path):
