@@ -7,6 +7,7 @@ the date and fails the run if any received row is unaccounted for.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -93,6 +94,14 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
             outcomes.append(o.to_dict())
         log.info("%s %s: %s", code, county.name,
                  ", ".join(f"{o.record_type}={o.status}({o.rows_loaded}/{o.rows_quarantined})" for o in results))
+    try:  # this shard's Data Docs pages, in parallel with the other shards; summarize builds the index
+        from supervision.validation import render_data_docs_pages
+
+        t = time.perf_counter()
+        pages = render_data_docs_pages(ctx.business_date, list(run["counties"]))
+        log.info("Data Docs: %d page(s) rendered in %.1f s", pages, time.perf_counter() - t)
+    except Exception:  # docs are for reading: summarize renders whatever is missing
+        log.exception("rendering this shard's Data Docs pages failed")
     failed = [o for o in outcomes if o["status"] == "failed"]
     if failed:
         raise RuntimeError(f"{len(failed)} file(s) failed in the pipeline itself: "

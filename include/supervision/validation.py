@@ -1075,17 +1075,55 @@ class _KeySet(list):
         return key in self._members
 
 
+class _Selection(_KeySet):
+    """A selection that is never taken for "everything": GX renders every stored result when handed an empty
+    (falsy) list of keys, so an empty selection here stays truthy and renders nothing."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _site() -> Path:
+    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
+def _page(key) -> Path:
+    """Where GX's local site puts the page of a validation result."""
+    return (_site() / "validations" / key.expectation_suite_identifier.name / key.run_id.run_name
+            / key.run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ") / f"{key.batch_identifier}.html")
+
+
+def _night_keys(ctx, business_date, counties=None) -> list:
+    if counties is None:
+        tag = f"-{business_date}-"
+        return [k for k in ctx.validation_results_store.list_keys() if tag in (k.run_id.run_name or "")]
+    prefixes = tuple(f"{c}-{business_date}-" for c in counties)
+    return [k for k in ctx.validation_results_store.list_keys() if (k.run_id.run_name or "").startswith(prefixes)]
+
+
+def render_data_docs_pages(business_date: date | str, counties: list[str]) -> int:
+    """Render the Data Docs pages of these counties' results of a business date, without the index: each
+    ``load_shard`` renders its own pages (in parallel with the other shards), ``summarize`` only the index.
+    Returns the number of pages rendered."""
+    ctx = _gx_context(str(gx_root()))
+    with _gx_lock():
+        keys = _night_keys(ctx, business_date, counties)
+        if keys:
+            ctx.build_data_docs(resource_identifiers=_Selection(keys), build_index=False)
+    return len(keys)
+
+
 def build_data_docs(business_date: date | str | None = None) -> Path:
     """Render Data Docs and return the site's index.html: for one business date's validation results only (run
     names ``<county>-<date>-…``) when given, else for every stored result. A night renders its own pages, so the
-    nightly cost does not grow with the results of earlier nights."""
+    nightly cost does not grow with the results of earlier nights; pages its shards already rendered
+    (:func:`render_data_docs_pages`) are not rendered again, only the index is rebuilt."""
     ctx = _gx_context(str(gx_root()))
     with _gx_lock():
         if business_date is None:
             ctx.build_data_docs()
         else:
-            tag = f"-{business_date}-"
-            keys = _KeySet(k for k in ctx.validation_results_store.list_keys() if tag in (k.run_id.run_name or ""))
+            keys = _night_keys(ctx, business_date)
             if keys:
-                ctx.build_data_docs(resource_identifiers=keys)
-    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+                ctx.build_data_docs(resource_identifiers=_Selection(k for k in keys if not _page(k).exists()))
+    return _site() / "index.html"

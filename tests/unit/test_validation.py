@@ -642,6 +642,45 @@ def test_data_docs_of_one_night_render_only_its_results(tmp_path, monkeypatch):
     assert index.exists() and Path(pages["2026-11-22"]).exists() and not Path(pages["2026-11-21"]).exists()
 
 
+def test_shards_render_their_own_pages_and_summarize_only_the_rest_and_the_index(tmp_path, monkeypatch):
+    import numpy as np
+
+    from supervision import validation
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
+    validation._gx_context.cache_clear()
+    rt = RECORD_TYPES["complaints"]
+    matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
+    pages = {c: Path(validation.run_gx_rules(matrix, rt, run_name=f"{c}-2026-11-22-complaints-ab")["data_docs_page"])
+             for c in ("411002", "411003", "4110")}
+    index = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+    assert validation.render_data_docs_pages("2026-11-22", ["411002", "411004"]) == 1  # one shard
+    assert pages["411002"].exists() and not pages["411003"].exists() and not index.exists()
+    assert not pages["4110"].exists()  # a prefix of a code is not that county
+    rendered = pages["411002"].stat().st_mtime_ns
+    keys = validation._night_keys(validation._gx_context(str(tmp_path)), "2026-11-22", ["411002"])
+    assert [validation._page(k) for k in keys] == [pages["411002"]]  # where run_gx_rules says the page is
+
+    assert validation.build_data_docs("2026-11-22") == index  # summarize: what is missing, and the index
+    assert index.exists() and pages["411003"].exists() and pages["4110"].exists()
+    assert pages["411002"].stat().st_mtime_ns == rendered  # not rendered twice
+    text = index.read_text(encoding="utf-8")
+    assert all(f"{c}-2026-11-22-complaints-ab" in text for c in pages)
+
+    for p in pages.values():
+        p.unlink()
+    index.unlink()
+    validation.build_data_docs("2026-11-22")  # nothing rendered yet (every shard failed to): all of the night
+    assert all(p.exists() for p in pages.values()) and index.exists()
+
+
+def test_an_empty_selection_is_never_everything():
+    from supervision.validation import _Selection
+
+    assert _Selection() and _Selection([]) == [] and "x" not in _Selection()
+
+
 def test_key_set_is_a_list_with_a_set_membership():
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
