@@ -327,10 +327,10 @@ def phase_ours(root: Path, file: Path) -> dict:
         return out
 
     load.RecordLoader.finish = finish_and_keep_clock
-    mark = time.monotonic()
+    started = time.monotonic()
     with _Cpu() as cpu:
         seconds, out = run(BUSINESS_DATE)
-    mark = (mark, time.monotonic())
+    window = (started, time.monotonic())
     if out.status not in ("loaded", "loaded_with_quarantine"):
         raise SystemExit(f"bench file was not loaded: {out.status}: {out.reason}")
     return {"seconds": seconds, "rows": out.rows_received, "loaded": out.rows_loaded,
@@ -338,7 +338,7 @@ def phase_ours(root: Path, file: Path) -> dict:
             "loader": clocks[-1] if clocks else {}, "batch_rows": pipeline.batch_rows(),
             "warmup_seconds": warm_total, "warmup_rows": warm.rows_received, "peak_mib": _peak_mib(),
             "cpu": cpu.result,
-            "monotonic": mark}  # the timed window on CLOCK_MONOTONIC: perf record -k CLOCK_MONOTONIC, report --time
+            "monotonic": window}  # the timed window on CLOCK_MONOTONIC: perf record -k CLOCK_MONOTONIC, report --time
 
 
 def phase_baseline(root: Path, file: Path) -> dict:

@@ -955,8 +955,6 @@ def _hoisted_success_kwargs(self, _config=None) -> dict:
 
 
 def _hoisted_runtime_kwargs(self, runtime_configuration: dict | None = None) -> dict:
-    from great_expectations.expectations.expectation import parse_result_format
-
     runtime_configuration = runtime_configuration or {}
     config = self.configuration
     success = _hoisted_success_kwargs(self, config)
@@ -970,7 +968,7 @@ def _hoisted_runtime_kwargs(self, runtime_configuration: dict | None = None) -> 
         else:
             out[key] = self._get_success_kwarg(key)  # GX's own fallback (field default, or its warning)
     out.update(success)
-    out["result_format"] = parse_result_format(out["result_format"])
+    out["result_format"] = _GX_ORIGINAL["parse_result_format"](out["result_format"])
     return out
 
 
@@ -992,17 +990,18 @@ def hoist_gx_kwargs(on: bool = True) -> bool:
     dicts. Only on the release they were written against (else GX's own are kept, and a unit test says so).
     Returns whether they are in place."""
     import great_expectations as gx
-    from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation import Expectation, parse_result_format
 
     if on and gx.__version__ != GX_KWARGS_PINNED:
         return False
     if on and not _GX_ORIGINAL:
         _GX_ORIGINAL.update({name: Expectation.__dict__[name] for name in _HOISTED})
+        _GX_ORIGINAL["parse_result_format"] = parse_result_format  # imported once, not on every call
         for name, fn in _HOISTED.items():
             setattr(Expectation, name, fn)
     elif not on and _GX_ORIGINAL:
-        for name, fn in _GX_ORIGINAL.items():
-            setattr(Expectation, name, fn)
+        for name in _HOISTED:
+            setattr(Expectation, name, _GX_ORIGINAL[name])
         _GX_ORIGINAL.clear()
     return bool(_GX_ORIGINAL)
 
@@ -1042,9 +1041,7 @@ def run_gx_rules(rules: np.ndarray, rt: RecordType, run_name: str | None = None,
     if missing:
         raise RuntimeError(f"the GX suite has no expectation for rule(s) {sorted(missing)}: refusing to load")
     rid = res.meta["run_id"]
-    page = (gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations" / f"{rt.name}_contract_v1"
-            / rid.run_name / rid.run_time.strftime("%Y%m%dT%H%M%S.%fZ") / f"county_files-{rt.name}.html"
-            ) if rid.run_name else None
+    page = _page_path(f"{rt.name}_contract_v1", rid, f"county_files-{rt.name}") if rid.run_name else None
     return {"suite": f"{rt.name}_contract_v1", "success": bool(res.success), "data_docs_page": page and str(page),
             "statistics": {k: (float(v) if v is not None else None) for k, v in res.statistics.items()},
             "rules": per_rule}
@@ -1087,18 +1084,22 @@ def _site() -> Path:
     return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
-def _page(key) -> Path:
+def _page_path(suite: str, run_id, batch_identifier: str) -> Path:
     """Where GX's local site puts the page of a validation result."""
-    return (_site() / "validations" / key.expectation_suite_identifier.name / key.run_id.run_name
-            / key.run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ") / f"{key.batch_identifier}.html")
+    return (_site() / "validations" / suite / run_id.run_name / run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")
+            / f"{batch_identifier}.html")
+
+
+def _page(key) -> Path:
+    return _page_path(key.expectation_suite_identifier.name, key.run_id, key.batch_identifier)
 
 
 def _night_keys(ctx, business_date, counties=None) -> list:
-    if counties is None:
-        tag = f"-{business_date}-"
-        return [k for k in ctx.validation_results_store.list_keys() if tag in (k.run_id.run_name or "")]
-    prefixes = tuple(f"{c}-{business_date}-" for c in counties)
-    return [k for k in ctx.validation_results_store.list_keys() if (k.run_id.run_name or "").startswith(prefixes)]
+    """The stored results of a business date (run names ``<county>-<date>-…``), of these counties if given."""
+    tag = f"-{business_date}-"
+    prefixes = tuple(f"{c}{tag}" for c in counties) if counties is not None else None
+    return [k for k in ctx.validation_results_store.list_keys()
+            if (name := k.run_id.run_name or "") and (name.startswith(prefixes) if prefixes is not None else tag in name)]
 
 
 def render_data_docs_pages(business_date: date | str, counties: list[str]) -> int:
