@@ -25,6 +25,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 from contextlib import contextmanager
@@ -1114,11 +1115,32 @@ def render_data_docs_pages(business_date: date | str, counties: list[str]) -> in
     return len(keys)
 
 
+def index_results() -> int:
+    """How many validation results (the newest by run time, i.e. by file received) the Data Docs index lists."""
+    return int(os.environ.get("SUPERVISION_DATA_DOCS_INDEX_RESULTS", 20_000))
+
+
+@contextmanager
+def _index_limited(ctx, limit: int):
+    """GX's index builder reads back every stored result to list it (3.6 ms each here): capped at the ``limit``
+    newest, the index costs the same on the 300th night as on the first. The cap is set in the context's
+    variables for this call only (GX applies it to page rendering too: pages are rendered without it)."""
+    sites = ctx.variables.data_docs_sites
+    capped = {name: {**cfg, "site_index_builder": {**cfg.get("site_index_builder", {
+        "class_name": "DefaultSiteIndexBuilder"}), "validation_results_limit": limit}} for name, cfg in sites.items()}
+    ctx.variables.data_docs_sites = capped
+    try:
+        yield
+    finally:
+        ctx.variables.data_docs_sites = sites
+
+
 def build_data_docs(business_date: date | str | None = None) -> Path:
     """Render Data Docs and return the site's index.html: for one business date's validation results only (run
     names ``<county>-<date>-…``) when given, else for every stored result. A night renders its own pages, so the
     nightly cost does not grow with the results of earlier nights; pages its shards already rendered
-    (:func:`render_data_docs_pages`) are not rendered again, only the index is rebuilt."""
+    (:func:`render_data_docs_pages`) are not rendered again. The index lists the newest
+    :func:`index_results` results (every older page stays where it is, linked from the ledger)."""
     ctx = _gx_context(str(gx_root()))
     with _gx_lock():
         if business_date is None:
@@ -1126,5 +1148,8 @@ def build_data_docs(business_date: date | str | None = None) -> Path:
         else:
             keys = _night_keys(ctx, business_date)
             if keys:
-                ctx.build_data_docs(resource_identifiers=_Selection(k for k in keys if not _page(k).exists()))
+                ctx.build_data_docs(resource_identifiers=_Selection(k for k in keys if not _page(k).exists()),
+                                    build_index=False)
+            with _index_limited(ctx, index_results()):
+                ctx.build_data_docs(resource_identifiers=_Selection(), build_index=True)
     return _site() / "index.html"

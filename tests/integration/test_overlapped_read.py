@@ -90,8 +90,8 @@ def test_parse_error_while_loading_reads_the_file_again_whole(night, monkeypatch
     _overlapped(monkeypatch)
     gathered, failed = filedrop._gathered, []
 
-    def fails_once_at_batch_3(reader, batch_rows):
-        for i, table in enumerate(gathered(reader, batch_rows)):
+    def fails_once_at_batch_3(reader, batch_rows, first_rows=None):
+        for i, table in enumerate(gathered(reader, batch_rows, first_rows)):
             if i == 2 and not failed:
                 failed.append(True)
                 raise filedrop.ReadAgain("a byte that is not UTF-8 (forced)")

@@ -675,6 +675,33 @@ def test_shards_render_their_own_pages_and_summarize_only_the_rest_and_the_index
     assert all(p.exists() for p in pages.values()) and index.exists()
 
 
+def test_the_index_lists_the_newest_results_only_and_every_page_is_still_rendered(tmp_path, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from supervision import validation
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SUPERVISION_DATA_DOCS_INDEX_RESULTS", "2")
+    validation._gx_context.cache_clear()
+    rt = RECORD_TYPES["complaints"]
+    matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
+    received = datetime(2026, 11, 22, 20, tzinfo=UTC)
+    # the oldest received first among the night's three, so GX's cap would drop it if it applied to pages
+    pages = {c: Path(validation.run_gx_rules(matrix, rt, run_name=f"{c}-2026-11-22-complaints-ab",
+                                             run_time=received + timedelta(minutes=i))["data_docs_page"])
+             for i, c in enumerate(("411002", "411003", "411081"))}
+    ctx = validation._gx_context(str(tmp_path))
+    sites = ctx.variables.data_docs_sites
+    text = validation.build_data_docs("2026-11-22").read_text(encoding="utf-8")
+    assert all(p.exists() for p in pages.values())
+    assert "411002-2026-11-22" not in text and "411003-2026-11-22" in text and "411081-2026-11-22" in text
+    assert ctx.variables.data_docs_sites == sites  # the cap was for that call only
+    monkeypatch.setenv("SUPERVISION_DATA_DOCS_INDEX_RESULTS", "20000")
+    assert "411002-2026-11-22" in validation.build_data_docs("2026-11-22").read_text(encoding="utf-8")
+
+
 def test_an_empty_selection_is_never_everything():
     from supervision.validation import _Selection
 

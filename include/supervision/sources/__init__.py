@@ -31,7 +31,7 @@ class Stream:
     rows: int
     duplicate_ids: pa.Array  # record ids that occur more than once in the whole file
     id_fingerprints: np.ndarray  # 64-bit fingerprints of every record id (not the ids: memory stays small)
-    open: Callable[[int], Iterator[pa.Table]]  # batch_rows -> tables with _row_number first
+    open: Callable[..., Iterator[pa.Table]]  # (batch_rows, first_rows) -> tables with _row_number first
 
 
 class RawBatch:
@@ -83,17 +83,20 @@ class RawBatch:
             self._frame = table_to_frame(self.table)
         return self._frame
 
-    def tables(self, batch_rows: int) -> Iterator[pa.Table]:
-        """The rows in order, as Arrow tables of at most ``batch_rows`` rows (``_row_number`` first)."""
+    def tables(self, batch_rows: int, first_rows: int | None = None) -> Iterator[pa.Table]:
+        """The rows in order, as Arrow tables of at most ``batch_rows`` rows (``_row_number`` first); with
+        ``first_rows``, the first table holds at most that many (its rows reach the warehouse sooner)."""
         if self.stream is not None:
-            yield from self.stream.open(batch_rows)
+            yield from self.stream.open(batch_rows, first_rows)
             return
         table = self.table
         if table.num_rows == 0:
             yield table
             return
-        for start in range(0, table.num_rows, batch_rows):
-            yield table.slice(start, batch_rows)
+        start, size = 0, min(batch_rows, first_rows or batch_rows)
+        while start < table.num_rows:
+            yield table.slice(start, size)
+            start, size = start + size, batch_rows
 
     def record_ids(self) -> pa.ChunkedArray | None:
         """Every record id (for a stream: read again from the file, batch by batch)."""

@@ -331,13 +331,13 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _open_csv(path: Path, encoding: str, columns: list[str], block_size: int = STREAM_BLOCK):
+def _open_csv(path: Path, encoding: str, columns: list[str], block_size: int | None = None):
     """pyarrow's streaming CSV reader over the file, on an Arrow-native stream (no Python bytes objects; memory
     from Arrow's pool), BOM skipped, GB18030 transcoded by pyarrow."""
     src = pa.OSFile(str(path), "r")
     if encoding == "utf-8-sig":
         src.seek(3)
-    opts = _csv_options(columns, block_size)
+    opts = _csv_options(columns, block_size or STREAM_BLOCK)
     opts["read_options"].encoding = "gb18030" if encoding == "gb18030" else "utf8"
     try:
         return src, pacsv.open_csv(src, **opts)
@@ -399,10 +399,10 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime) 
         finally:
             src.close()
         duplicates = duplicate_ids(*cands)
-    def open_batches(batch_rows: int):
+    def open_batches(batch_rows: int, first_rows: int | None = None):
         src, reader = _open_csv(path, encoding, columns)
         try:
-            yield from _gathered(reader, batch_rows)
+            yield from _gathered(reader, batch_rows, first_rows)
         finally:
             src.close()
 
@@ -426,15 +426,17 @@ def _candidates(ids, repeated: np.ndarray):
     return present.filter(pa.array(np.isin(fingerprints(present), repeated)))
 
 
-def _gathered(reader, batch_rows: int):
-    """pyarrow's small record batches gathered into normalised tables of ``batch_rows`` rows, numbered."""
+def _gathered(reader, batch_rows: int, first_rows: int | None = None):
+    """pyarrow's small record batches gathered into normalised tables of ``batch_rows`` rows (the first one
+    ``first_rows``), numbered."""
     first, pending, held = 1, [], 0
+    want = min(batch_rows, first_rows or batch_rows)
     for batch in reader:
         pending.append(batch)
         held += batch.num_rows
-        if held >= batch_rows:
+        if held >= want:
             table = _with_row_numbers(normalise_strings(pa.Table.from_batches(pending)), first)
-            first, pending, held = first + table.num_rows, [], 0
+            first, pending, held, want = first + table.num_rows, [], 0, batch_rows
             yield table
     if pending or first == 1:
         yield _with_row_numbers(normalise_strings(pa.Table.from_batches(pending, schema=reader.schema)), first)
@@ -476,10 +478,10 @@ def _buffered_stream(path: Path, data: bytes, bom: bool, declared: str | None, r
     rows = first.num_rows
     del first
 
-    def open_batches(batch_rows: int):
+    def open_batches(batch_rows: int, first_rows: int | None = None):
         opts = _csv_options(columns, STREAM_BLOCK)
         try:
-            yield from _gathered(pacsv.open_csv(pa.BufferReader(text), **opts), batch_rows)
+            yield from _gathered(pacsv.open_csv(pa.BufferReader(text), **opts), batch_rows, first_rows)
         except pa.ArrowInvalid as e:
             raise ReadAgain(f"{path.name}: {e}"[:500]) from e
 

@@ -156,6 +156,29 @@ def test_overlapped_csv_reads_the_same_rows_in_every_encoding(tmp_path, monkeypa
     assert raw.id_fingerprints().tolist() == whole.id_fingerprints().tolist()
 
 
+@pytest.mark.parametrize("mode", ["whole", "overlapped", "streamed"])
+def test_a_smaller_first_batch_then_full_batches_in_every_read_mode(tmp_path, monkeypatch, mode):
+    body = "".join(f"r{i},name {i}\n" for i in range(23))
+    path = write(tmp_path, "complaints.csv", "record_id,name\n" + body)
+    monkeypatch.setattr(filedrop, "STREAM_BLOCK", 64)  # pyarrow's record batches smaller than a table
+    if mode == "overlapped":
+        monkeypatch.setenv("SUPERVISION_OVERLAP_BYTES", "0")
+    elif mode == "streamed":
+        monkeypatch.setenv("SUPERVISION_STREAM_BYTES", "0")
+    raw = read_file(path)
+    assert (raw.stream is None) == (mode == "whole")
+    tables = list(raw.tables(10, first_rows=4))
+    sizes = [t.num_rows for t in tables]
+    # record batches are gathered until they hold enough rows: a table may overshoot by less than one of them
+    assert sum(sizes) == 23 and 4 <= sizes[0] < 10 and all(s >= 10 for s in sizes[1:-1]), sizes
+    rows = pa.concat_tables(tables)
+    assert rows["_row_number"].to_pylist() == list(range(1, 24))
+    assert rows["record_id"].to_pylist() == [f"r{i}" for i in range(23)]
+    if mode == "whole":
+        assert sizes == [4, 10, 9]
+    assert [t.num_rows for t in raw.tables(10, first_rows=50)][0] in (10, 11, 12, 13)  # never above a batch
+
+
 def test_overlapped_csv_batches_keep_quoted_newlines_and_find_duplicates_across_batches(tmp_path, monkeypatch):
     body = "".join(f'r{i % 7},"line one\nline {i}",  {i}  \n' for i in range(40)) + ',"no id",40\n'
     path = write(tmp_path, "complaints.csv", "record_id,summary,n\n" + body)
