@@ -966,11 +966,19 @@ def _hoisted_runtime_kwargs(self, runtime_configuration: dict | None = None) -> 
             out[key] = runtime_configuration[key]
         elif key in kwargs:
             out[key] = kwargs[key]
+        elif (field := self.__fields__.get(key)) is not None:
+            out[key] = field.default if not field.required else None  # _get_success_kwarg's, without a 2nd build
         else:
-            out[key] = self._get_success_kwarg(key)  # GX's own fallback (field default, or its warning)
+            out[key] = self._get_success_kwarg(key)  # GX's own (its warning)
     out.update(success)
     out["result_format"] = _GX_ORIGINAL["parse_result_format"](out["result_format"])
     return out
+
+
+def _json_serializable(data):
+    """GX's ``convert_to_json_serializable``, with None answered first: GX tests a None against some twenty types
+    (three ``np.issubdtype``) before returning it, for every null kwarg of every metric id it builds."""
+    return None if data is None else _GX_ORIGINAL["convert_to_json_serializable"](data)
 
 
 _HOISTED = {"_get_domain_kwargs": _hoisted_domain_kwargs, "_get_success_kwargs": _hoisted_success_kwargs,
@@ -991,6 +999,7 @@ def hoist_gx_kwargs(on: bool = True) -> bool:
     dicts. Only on the release they were written against (else GX's own are kept, and a unit test says so).
     Returns whether they are in place."""
     import great_expectations as gx
+    import great_expectations.util as gx_util
     from great_expectations.expectations.expectation import Expectation, parse_result_format
 
     if on and gx.__version__ != GX_KWARGS_PINNED:
@@ -998,11 +1007,15 @@ def hoist_gx_kwargs(on: bool = True) -> bool:
     if on and not _GX_ORIGINAL:
         _GX_ORIGINAL.update({name: Expectation.__dict__[name] for name in _HOISTED})
         _GX_ORIGINAL["parse_result_format"] = parse_result_format  # imported once, not on every call
+        # the module global: GX's recursion into nested values (where the None kwargs are) goes through it
+        _GX_ORIGINAL["convert_to_json_serializable"] = gx_util.convert_to_json_serializable
         for name, fn in _HOISTED.items():
             setattr(Expectation, name, fn)
+        gx_util.convert_to_json_serializable = _json_serializable
     elif not on and _GX_ORIGINAL:
         for name in _HOISTED:
             setattr(Expectation, name, _GX_ORIGINAL[name])
+        gx_util.convert_to_json_serializable = _GX_ORIGINAL["convert_to_json_serializable"]
         _GX_ORIGINAL.clear()
     return bool(_GX_ORIGINAL)
 

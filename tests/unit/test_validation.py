@@ -1134,6 +1134,7 @@ def _stored_result(rt, rules, run_name):
 
 
 def test_hoisted_gx_kwargs_change_nothing_in_the_result(gx_matrix):
+    import great_expectations.util as gx_util
     from great_expectations.expectations.expectation import Expectation
 
     from supervision.validation import hoist_gx_kwargs, validation_definition
@@ -1147,6 +1148,7 @@ def test_hoisted_gx_kwargs_change_nothing_in_the_result(gx_matrix):
     try:
         assert hoist_gx_kwargs(on=False) is False
         assert Expectation._get_runtime_kwargs.__module__.startswith("great_expectations")
+        assert gx_util.convert_to_json_serializable.__module__ == "great_expectations.util"
         original = _stored_result(rt, checked.rules, "hoisted")
         original_kwargs = [(e._get_domain_kwargs(), e._get_success_kwargs(), e._get_runtime_kwargs(),
                             e._get_runtime_kwargs({"result_format": "COMPLETE", "catch_exceptions": False}))
@@ -1157,6 +1159,21 @@ def test_hoisted_gx_kwargs_change_nothing_in_the_result(gx_matrix):
     assert hoisted_kwargs == original_kwargs
     assert hoisted[1] == original
     assert sum(r["result"]["unexpected_count"] for r in original["results"]) == 3  # the matrix has failures
+
+
+def test_none_first_json_conversion_is_gx_own_for_every_kind_of_value():
+    import great_expectations.util as gx_util
+    import numpy as np
+
+    from supervision.validation import _GX_ORIGINAL, hoist_gx_kwargs
+
+    assert hoist_gx_kwargs() is True and gx_util.convert_to_json_serializable.__module__ == "supervision.validation"
+    original = _GX_ORIGINAL["convert_to_json_serializable"]
+    values = [None, {"column": "r1", "row_condition": None, "condition_parser": None, "batch_id": "b"},
+              [None, 1, "x", (None, 2.5)], {1: None, "n": np.int64(3), "f": np.float64(0.1), "nan": float("nan")},
+              np.array([1, 2]), np.bool_(True), True, 0, "", datetime(2026, 11, 22, tzinfo=UTC)]
+    for v in values:
+        assert gx_util.convert_to_json_serializable(v) == original(v), v
 
 
 COURT_NUMBERS = ["（2026）豫1002行初123号", "(2026)豫1002行初123号", "（2026)豫1002行终5号", "(2025）豫10行申1号",
