@@ -966,8 +966,8 @@ def _hoisted_runtime_kwargs(self, runtime_configuration: dict | None = None) -> 
             out[key] = runtime_configuration[key]
         elif key in kwargs:
             out[key] = kwargs[key]
-        elif (field := self.__fields__.get(key)) is not None:
-            out[key] = field.default if not field.required else None  # _get_success_kwarg's, without a 2nd build
+        elif key in self.__fields__:
+            out[key] = self._get_default_value(key)  # what _get_success_kwarg returns here, without a 2nd build
         else:
             out[key] = self._get_success_kwarg(key)  # GX's own (its warning)
     out.update(success)
@@ -996,8 +996,9 @@ def hoist_gx_kwargs(on: bool = True) -> bool:
     ExpectationConfiguration) for every key it reads in ``_get_domain/_success/_runtime_kwargs``, ~80 times per
     expectation per run: about a third of a run's CPU, whatever the rows (a 1,000-row file: 0.46 s -> 0.33 s per
     run; a national night runs it 11,912 times). These replacements read it once per call and return the same
-    dicts. Only on the release they were written against (else GX's own are kept, and a unit test says so).
-    Returns whether they are in place."""
+    dicts; GX's ``convert_to_json_serializable`` answers None first (:func:`_json_serializable`). Only on the
+    release they were written against (else GX's own are kept, and a unit test says so). Returns whether they
+    are in place."""
     import great_expectations as gx
     import great_expectations.util as gx_util
     from great_expectations.expectations.expectation import Expectation, parse_result_format
