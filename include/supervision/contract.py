@@ -40,6 +40,12 @@ class Field:
     doc: str = ""
 
     @property
+    def is_key(self) -> bool:
+        """A record key: ``record_id`` or an id naming another record. Keys are validated, loaded and matched in
+        their NFKC form (``identifiers.record_key``), so a full-width re-send names the same record."""
+        return self.name == "record_id" or self.references is not None
+
+    @property
     def sql_type(self) -> str:
         if self.type == TEXT and self.max_length:
             return f"varchar({self.max_length})"
@@ -82,6 +88,10 @@ class RecordType:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
 
+    @property
+    def key_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.is_key]
+
     def fields_of_type(self, *types: str) -> list[Field]:
         return [f for f in self.fields if f.type in types]
 
@@ -100,7 +110,8 @@ SOURCE_ROW = "_source_row"  # typed rows carry the file row they came from
 def _common() -> tuple[Field, ...]:
     return (
         Field("record_id", TEXT, "记录标识", required=True, max_length=64,
-              doc="Identifier of the record in the county system; unique within the county."),
+              doc="Identifier of the record in the county system; unique within the county. Compared and stored in "
+                  "Unicode NFKC form: full-width ＥＮＦ－００１ is the same record as ENF-001."),
         Field("county_code", CODE6, "报送县级区划代码", required=True,
               doc="GB/T 2260 code of the submitting county; must equal the submitting county."),
         Field("updated_at", TIMESTAMP, "更新时间", required=True,

@@ -7,6 +7,14 @@
 - Resident ID 居民身份证号码 (GB 11643-1999): 17 digits + "10X98765432"[sum(d_i * w_i) mod 11], chars 7-14
   a valid birth date.
 
+Record keys (``record_id`` and every ``related_*_id`` that names another record) are compared, loaded and
+resubmitted in Unicode NFKC form (:func:`record_key`, :func:`record_keys`): a county system that emits
+full-width characters (``ＥＮＦ－４１１００２－００１``, typical of Chinese IMEs and of Excel exports) names the
+same record as its ASCII re-send ``ENF-411002-001``. NFKC folds only compatibility forms (full-width / half-width
+letters, digits and punctuation, the ideographic space, circled digits); it never changes Han characters or
+case, so two keys that differ to a reader stay different. The raw value as it arrived is kept (lake Parquet,
+quarantine ``raw_row``); only the key is normalised.
+
 Scalar functions build codes (simulator, tests); vectorised ones validate whole columns at once
 (validation runs on millions of rows: no per-row Python), on Arrow arrays (``*_mask``, ``*_valid_arrow``)
 or pandas Series (``uscc_valid``, ``ric_valid``).
@@ -14,8 +22,12 @@ or pandas Series (``uscc_valid``, ``ric_valid``).
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from supervision import arrow_text
 
@@ -81,8 +93,6 @@ def identifier_codes(values) -> tuple[np.ndarray, np.ndarray]:
     Read straight from the Arrow string buffers: a value of 18 bytes is 18 ASCII characters (any non-ASCII
     character takes 2-4 bytes in UTF-8, and such a value can never be a valid identifier anyway).
     """
-    import pyarrow.compute as pc
-
     view = arrow_text.string_view(pc.ascii_upper(arrow_text.as_string_array(values)))
     rows = arrow_text.shaped_rows(view, 18)
     return arrow_text.codes_at(view, rows, 18), rows
@@ -143,8 +153,6 @@ def ric_valid_arrow(values, not_after: str | None = None) -> np.ndarray:
 
 
 def _arrow(values: pd.Series):
-    import pyarrow as pa
-
     return pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
 
 
@@ -158,3 +166,25 @@ def ric_valid(values: pd.Series, not_after: str | None = None) -> pd.Series:
     """True where a value is a valid resident ID (digits, check char, real birth date); NA stays NA."""
     ok = ric_valid_arrow(_arrow(values), not_after=not_after)
     return pd.Series(ok, index=values.index, dtype="boolean").mask(values.isna())
+
+
+KEY_FORM = "NFKC"
+
+
+def record_key(value: str | None) -> str | None:
+    """The key of one record id as the warehouse stores and compares it (NFKC; None stays None)."""
+    if value is None or value.isascii():
+        return value
+    return unicodedata.normalize(KEY_FORM, value)
+
+
+def record_keys(values):
+    """:func:`record_key` of every value of an Arrow string array (or chunked array), vectorised; an all-ASCII
+    array (the common case) comes back as it is."""
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([record_keys(c) for c in values.chunks], values.type)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values  # an all-null column of an empty batch
+    if not len(values) or pc.all(pc.string_is_ascii(values)).as_py() is not False:
+        return values
+    return pc.utf8_normalize(values, KEY_FORM)

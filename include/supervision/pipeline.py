@@ -24,6 +24,7 @@ from psycopg import sql
 
 from supervision import settings
 from supervision.contract import RECORD_TYPES, RecordType
+from supervision.identifiers import record_key, record_keys
 from supervision.landing import Lander, land_rejected_bytes
 from supervision.registry import County
 from supervision.sources import ROW_NUMBER, RawBatch
@@ -419,7 +420,7 @@ def _reject_whole(county, rt, ctx, raw: RawBatch, rel, base, reason, file_rules:
             messages = [f"{_label(county)} file {rel} row {number}: {r}: {file_rules.get(r) or _describe(rt, r)}"
                         for r in rules]
             rows.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                             source_file=rel, row_number=number, record_id=rec.get("record_id"), raw_row=rec,
+                             source_file=rel, row_number=number, record_id=record_key(rec.get("record_id")), raw_row=rec,
                              failed_rules=rules, messages=messages))
         write_quarantine(conn, sid, rows, append=True)
         offset += batch.num_rows
@@ -440,7 +441,7 @@ def _quarantine_rows(county, rt, ctx, batch: pa.Table, rel: str, failures) -> li
             got = f" (got {rec.get(spec_field)!r})" if spec_field in rec else ""
             messages.append(f"{_label(county)} file {rel} row {row}: {r}: {_describe(rt, r)}{got}")
         out.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                        source_file=rel, row_number=row, record_id=rec.get("record_id"), raw_row=rec,
+                        source_file=rel, row_number=row, record_id=record_key(rec.get("record_id")), raw_row=rec,
                         failed_rules=rules, messages=messages))
     return out
 
@@ -455,7 +456,7 @@ def _warning_rows(county, rt, ctx, batch: pa.Table, rel: str, warnings) -> list[
         for r in rules:
             value = rec.get(r.split(".")[0])
             out.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                            row_number=row, record_id=rec.get("record_id"), rule=r,
+                            row_number=row, record_id=record_key(rec.get("record_id")), rule=r,
                             message=f"{_label(county)} file {rel} row {row}: {r}: {_describe(rt, r)} (got {value!r})"))
     return out
 
@@ -467,7 +468,7 @@ def _known_ids(county: County, rt: RecordType, batch: pa.Table, ctx: RunContext)
     for f in rt.fields:
         if not f.references or f.name not in batch.column_names:
             continue
-        wanted = pc.unique(batch[f.name].drop_null())
+        wanted = pc.unique(record_keys(batch[f.name]).drop_null())  # keys: NFKC, as core holds them
         in_night = np.zeros(len(wanted), bool)
         if len(wanted):
             prints = fingerprints(wanted)

@@ -17,6 +17,9 @@ whole frame for every expectation, which is cheap on one block and slow on 50 nu
 Rule ids: ``<field>.required | .enum | .format | .max_length | .identifier | .non_negative | .not_future``,
 ``township_code.in_county``, ``county_code.matches_submitter``, ``record_id.unique_in_file`` and the
 cross-field ``Rule.id``s of contract.py.
+
+Keys (``record_id``, ``related_*_id``) are checked in NFKC form (``identifiers.record_key``): the typed rows, and
+so the warehouse, hold the normalised key; the batch itself (landed raw, quarantined as received) is untouched.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from supervision.contract import (
     USCC,
     RecordType,
 )
-from supervision.identifiers import identifier_codes, ric_mask, uscc_mask
+from supervision.identifiers import identifier_codes, record_keys, ric_mask, uscc_mask
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +129,9 @@ def rule_specs(rt: RecordType) -> list[RuleSpec]:
         elif f.type == PARTY_ID:
             add("identifier", f"{f.name} is a valid resident ID when {f.kind_field} is person, a valid USCC "
                               "when organization")
-    specs.append(RuleSpec("record_id.unique_in_file", "record_id", "record_id appears once in the file"))
+    specs.append(RuleSpec("record_id.unique_in_file", "record_id",
+                          "记录标识在文件中只能出现一次（全角与半角写法视为同一标识）/ record_id appears once in the file "
+                          "(full-width and ASCII forms are the same id)"))
     specs.append(RuleSpec("county_code.matches_submitter", "county_code", "county_code is the submitting county"))
     if "township_code" in rt.field_names:
         specs.append(RuleSpec("township_code.in_county", "township_code",
@@ -591,6 +596,8 @@ def check_batch(batch: pa.Table, rt: RecordType, county_code: str, business_date
     # byte views need one contiguous array; Arrow kernels take the chunks as they come
     raw = {f.name: _text(batch.column(f.name), n, contiguous=f.type not in (TEXT, ENUM, BOOL) or f.name == "record_id")
            for f in rt.fields}
+    for f in rt.key_fields:  # keys are checked (length, duplicates, references) and loaded in NFKC form
+        raw[f.name] = record_keys(raw[f.name])
     typed: dict[str, pa.Array] = {}
     ok: dict[str, np.ndarray] = {}  # where a field's value is usable by later rules
     days: dict[str, np.ndarray] = {}

@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from supervision.identifiers import record_keys
+
 ROW_NUMBER = "_row_number"
 
 
@@ -99,12 +101,13 @@ class RawBatch:
             start, size = start + size, batch_rows
 
     def record_ids(self) -> pa.ChunkedArray | None:
-        """Every record id (for a stream: read again from the file, batch by batch)."""
+        """Every record id as a key (NFKC, see ``identifiers.record_key``; for a stream: read again from the
+        file, batch by batch)."""
         if "record_id" not in self.columns:
             return None
         if self.stream is not None:
-            return pa.chunked_array([t["record_id"] for t in self.tables(1_000_000)], pa.string())
-        return self.table["record_id"]
+            return pa.chunked_array([record_keys(t["record_id"]) for t in self.tables(1_000_000)], pa.string())
+        return record_keys(self.table["record_id"])
 
     def id_fingerprints(self) -> np.ndarray | None:
         """64-bit fingerprints of the non-null record ids (see ``validation.fingerprints``)."""
@@ -114,10 +117,10 @@ class RawBatch:
             return self.stream.id_fingerprints
         from supervision.validation import fingerprints
 
-        return fingerprints(self.table["record_id"])
+        return fingerprints(self.record_ids())
 
     def duplicate_ids(self) -> pa.Array | None:
-        """Record ids that occur more than once in the batch (None when it has no record_id column)."""
+        """Record ids (keys) that occur more than once in the batch (None when it has no record_id column)."""
         if self.stream is not None:
             return self.stream.duplicate_ids if "record_id" in self.columns else None
         ids = self.record_ids()

@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from supervision.contract import RECORD_TYPES
+from supervision.identifiers import record_keys
 from supervision.settings import TIMEZONE
 from supervision.sources import (  # noqa: F401 - RawFile kept for callers
     ROW_NUMBER,
@@ -310,9 +311,9 @@ def _parse_csv_bytes(data: bytes, encoding: str, strict: bool) -> pa.Table:
 
 
 def _ids(column) -> pa.Array:
-    """Record ids as validation reads them: trimmed, empty = null."""
+    """Record ids as validation reads them: trimmed, empty = null, in key form (NFKC)."""
     a = pc.utf8_trim_whitespace(column)
-    return pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
+    return record_keys(pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a))
 
 
 def _with_row_numbers(table: pa.Table, first: int) -> pa.Table:
