@@ -33,7 +33,8 @@ from supervision.contract import (
     USCC,
     RecordType,
 )
-from supervision.identifiers import make_ric, make_uscc
+from supervision.identifiers import make_ric, make_uscc, record_key, record_keys
+from supervision.sources import RawBatch
 from supervision.validation import (
     FAIL,
     NOT_APPLICABLE,
@@ -1208,3 +1209,37 @@ def test_sorted_unique_is_numpy_unique(values):
     a = np.array(values, dtype=np.uint64)
     out = sorted_unique(a)
     assert out.dtype == np.uint64 and np.array_equal(out, np.unique(a))
+
+
+def test_keys_are_checked_and_typed_in_nfkc_form():
+    """A full-width record id is the same key as its ASCII form: one file holding both breaks unique_in_file, the
+    typed (loaded) key is ASCII, a full-width related id finds its ASCII record; the batch itself is untouched."""
+    rt = RECORD_TYPES["reconsideration_cases"]
+    wide = "ＲＥＣ－４１１００２－００１"
+    batch = arrow_batch(rt.name, [row(rt.name, record_id=wide, related_enforcement_id="ＥＮＦ－１"),
+                                  row(rt.name, record_id="REC-411002-001", related_enforcement_id=None),
+                                  row(rt.name, record_id="REC-411002-002", related_enforcement_id="ENF-2")])
+    known = {"enforcement_cases": pa.array(["ENF-1"], pa.string())}
+    checked = check_batch(batch, rt, COUNTY, BUSINESS_DATE, known_ids=known)
+    assert checked.rule("record_id.unique_in_file").tolist() == [FAIL, FAIL, PASS]
+    assert checked.rule("related_enforcement_id.exists").tolist() == [PASS, NOT_APPLICABLE, FAIL]
+    assert checked.typed.column("record_id").to_pylist() == ["REC-411002-001", "REC-411002-001", "REC-411002-002"]
+    assert checked.typed.column("related_enforcement_id").to_pylist()[0] == "ENF-1"
+    assert batch.column("record_id").to_pylist()[0] == wide  # the raw batch (landed as received) keeps its form
+    # the file-wide views of a batch (duplicates, night fingerprints, loaded ids) speak keys too
+    raw = RawBatch("csv", "utf-8", "0" * 64, datetime.now(UTC), table=batch)
+    assert raw.duplicate_ids().to_pylist() == ["REC-411002-001"]
+    assert raw.record_ids().to_pylist() == ["REC-411002-001", "REC-411002-001", "REC-411002-002"]
+    assert raw.table.column("record_id").to_pylist()[0] == wide
+
+
+@pytest.mark.parametrize(("given", "key"), [
+    ("ＥＮＦ－４１１００２－２０２６－０００１", "ENF-411002-2026-0001"),  # full-width letters, digits, hyphen
+    ("ＡＢＣ　１２３", "ABC 123"),  # ideographic space
+    ("案件①号", "案件1号"),  # circled digit; Han characters untouched
+    ("ｅｎｆ-1", "enf-1"),  # no case folding: enf-1 and ENF-1 stay two keys
+    ("ENF-1", "ENF-1"), (None, None),
+])
+def test_record_key(given, key):
+    assert record_key(given) == key
+    assert record_keys(pa.array([given], pa.string())).to_pylist() == [key]
