@@ -17,7 +17,8 @@ Registry entry (``transport: http_api``; every key but ``conn_id`` optional; doc
       record_types: {complaints: {endpoint: petitions, fields: {received_date: accept_date}}}
       ignore_fields: [_links]                                             # API keys that are not contract fields
       auth: {header: Authorization, scheme: Bearer}
-      timeout: {connect: 5, read: 30}
+      timeout: {connect: 5, read: 30, total: 2m}   # total: one request, headers and the whole body
+      max_page_mib: 32                  # a page's body is cut off past this (default SUPERVISION_HTTP_MAX_PAGE_MIB)
       retries: 4                        # per request, on network errors, timeouts and 5xx
       backoff: 1s                       # first back-off; doubles per retry (with jitter) up to backoff_max
       backoff_max: 30s
@@ -29,21 +30,31 @@ Registry entry (``transport: http_api``; every key but ``conn_id`` optional; doc
 The pull reads every page of the window, checks that the sequence is complete and consistent (total constant
 and reached, no vanished page, no repeated page, no cursor loop) and only then returns: a partial window is
 never loaded, so the watermark never moves past records that were not received.
+
+Every request has a wall-clock limit that holds while the body streams (``timeout.total``, and the pull's
+``deadline``): the socket's read timeout only bounds the gap between two bytes, so a server dripping a byte
+every half second would otherwise hold the task for ever. The body is read in pieces and given up past
+``max_page_mib`` (checked on Content-Length first), so an oversized page never sits in memory whole.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import requests
+import urllib3
 
 from supervision.contract import RECORD_TYPES, RecordType
 from supervision.registry import County
@@ -53,6 +64,7 @@ from supervision.sources.common import (
     PageSequenceError,
     SourceAuthError,
     SourceConfigError,
+    SourceError,
     SourceRateLimited,
     SourceRequestError,
     SourceUnavailable,
@@ -72,6 +84,48 @@ DEFAULT_PARAMS = {"updated_from": "updated_since", "updated_to": "updated_before
                   "page_size": "page_size", "offset": "offset", "limit": "limit", "cursor": "cursor"}
 DEFAULT_RESPONSE = {"records": "data", "total": "total", "next_cursor": "next_cursor"}
 MAX_PAGES = 100_000
+MAX_PAGE_MIB_ENV = "SUPERVISION_HTTP_MAX_PAGE_MIB"
+DEFAULT_MAX_PAGE_MIB = 32.0  # a 500-record page is ~0.5 MiB; parsing a page takes a few times its size in memory
+READ_CHUNK = 1 << 16
+
+
+def default_max_page_mib() -> float:
+    value = os.environ.get(MAX_PAGE_MIB_ENV)
+    try:
+        mib = float(value) if value else DEFAULT_MAX_PAGE_MIB
+    except ValueError:
+        raise SourceConfigError(f"{MAX_PAGE_MIB_ENV}={value!r} is not a number of MiB") from None
+    if mib <= 0:
+        raise SourceConfigError(f"{MAX_PAGE_MIB_ENV} must be > 0")
+    return mib
+
+
+class PageTooLarge(SourceError):
+    """A page's body is larger than ``max_page_mib``: not read further (county side: source_error)."""
+
+    kind = "page_too_large"
+    todo = ("数据未丢失：水位线保持不变。请县级接口管理员核查该页为何如此之大；或由工程人员在登记表中调小 page_size、"
+            "调大 max_page_mib 后重跑该日期。/ Nothing is lost: the watermark stays. Ask the county's API administrator "
+            "why one page is this large, or lower page_size (or raise max_page_mib) in the registry and re-run the date.")
+
+
+class RequestDeadline(SourceUnavailable):
+    """A request (headers and body) did not complete within ``timeout.total`` or the pull's ``deadline``."""
+
+    pull_over = False  # the pull's deadline (not only the request's) is reached: no retry
+
+    todo = ("数据未丢失：水位线保持不变，下次运行会重新拉取此后的全部变更。请县级接口管理员核查接口为何在时限内传不完"
+            "一页（服务器发送过慢）。/ Nothing is lost: the watermark stays, and the next run fetches every change "
+            "since it. Ask the county's API administrator why a page does not arrive within the time limit.")
+
+
+def public_url(url: str) -> str:
+    """``url`` without user info and query string: what may go into a reason or a log (no secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 @dataclass(frozen=True)
@@ -92,6 +146,8 @@ class ApiConfig:
     auth_scheme: str = "Bearer"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    total_timeout: float = 120.0  # one request, headers and body
+    max_page_bytes: int = int(DEFAULT_MAX_PAGE_MIB * 2**20)
     retries: int = 4
     backoff: float = 1.0
     backoff_max: float = 30.0
@@ -107,7 +163,7 @@ class ApiConfig:
         known = {"conn_id", "base_url", "base_path", "paging", "page_size", "first_page", "params", "response",
                  "endpoints", "fields", "record_types", "ignore_fields", "auth", "timeout", "retries", "backoff",
                  "backoff_max", "max_retry_after", "rate_limit_waits", "deadline", "consistency_retries",
-                 "lookback", "initial_watermark", "settle"}
+                 "lookback", "initial_watermark", "settle", "max_page_mib"}
         unknown = sorted(set(src) - known)
         if unknown:
             raise SourceConfigError(f"{where}: unknown key(s) {', '.join(unknown)} for an http_api source")
@@ -141,6 +197,8 @@ class ApiConfig:
                 auth_scheme=str(auth.get("scheme", "Bearer") or ""),
                 connect_timeout=seconds(timeout.get("connect", 5), f"{where}: timeout.connect"),
                 read_timeout=seconds(timeout.get("read", 30), f"{where}: timeout.read"),
+                total_timeout=seconds(timeout.get("total", 120), f"{where}: timeout.total"),
+                max_page_bytes=int(float(src.get("max_page_mib") or default_max_page_mib()) * 2**20),
                 retries=int(src.get("retries", 4)), backoff=seconds(src.get("backoff", 1), f"{where}: backoff"),
                 backoff_max=seconds(src.get("backoff_max", 30), f"{where}: backoff_max"),
                 max_retry_after=seconds(src.get("max_retry_after", 120), f"{where}: max_retry_after"),
@@ -152,6 +210,8 @@ class ApiConfig:
             raise SourceConfigError(f"{where}: {e}") from None
         if cfg.page_size < 1 or cfg.retries < 0 or cfg.rate_limit_waits < 0:
             raise SourceConfigError(f"{where}: page_size must be >= 1, retries and rate_limit_waits >= 0")
+        if cfg.total_timeout <= 0 or cfg.max_page_bytes <= 0:
+            raise SourceConfigError(f"{where}: timeout.total and max_page_mib must be > 0")
         if not response.get("records"):
             raise SourceConfigError(f"{where}: response.records (the key of the record list) is required")
         return cfg
@@ -382,22 +442,107 @@ class HttpApiSource:
         base = min(self.cfg.backoff_max, self.cfg.backoff * (2 ** (attempt - 1)))
         return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
 
+    def _deadline_error(self, where: str, begun: float, end: float, pull_end: float, received: int) -> RequestDeadline:
+        cfg = self.cfg
+        pull_over = end >= pull_end
+        limit = (f"整次拉取时限 {cfg.deadline:g} 秒 / the pull's deadline of {cfg.deadline:g}s" if pull_over else
+                 f"单次请求时限 {cfg.total_timeout:g} 秒 / the {cfg.total_timeout:g}s limit per request (timeout.total)")
+        e = RequestDeadline(
+            f"县 {self.county.code} 接口 {where} 超过{limit.split(' / ')[0]}仍未传完，已收到 {received} 字节，已放弃 / "
+            f"county {self.county.code}: {where} did not complete within {limit.split(' / ')[1]} "
+            f"({received} bytes received after {self._clock() - begun:.1f}s; the server was still sending)")
+        e.pull_over = pull_over
+        return e
+
+    def _read_body(self, resp: requests.Response, where: str, begun: float, end: float, pull_end: float) -> bytes:
+        """The response body, read piece by piece within the request's wall-clock limit and the page byte cap."""
+        cap = self.cfg.max_page_bytes
+        mib = cap / 2**20
+        too_large = lambda got: PageTooLarge(  # noqa: E731
+            f"县 {self.county.code} 接口 {where} 单页超过 {mib:g} MiB（{got}），未读取其余内容 / county "
+            f"{self.county.code}: {where}: page over {mib:g} MiB ({got}); the rest was not read (max_page_mib)")
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise too_large(f"Content-Length {int(declared):,} bytes")
+        raw = resp.raw
+        if raw is None or not hasattr(raw, "read1"):  # an injected session that answers with ready content
+            body = resp.content
+            if len(body) > cap:
+                raise too_large(f"{len(body):,} bytes")
+            return body
+        conn = getattr(raw, "connection", None)
+        sock = getattr(conn, "sock", None)
+        # backstop: past the limit, shut the socket down, which wakes a read blocked anywhere below us
+        watchdog = threading.Timer(max(0.0, end - self._clock()) + 0.05, _shutdown, (sock,)) if sock else None
+        if watchdog:
+            watchdog.daemon = True
+            watchdog.start()
+        buf = bytearray()
+        try:
+            while True:
+                left = end - self._clock()
+                if left <= 0:
+                    raise self._deadline_error(where, begun, end, pull_end, len(buf))
+                if sock is not None:  # no single read may outlast the request's limit
+                    sock.settimeout(max(0.01, min(self.cfg.read_timeout, left)))
+                try:
+                    chunk = raw.read1(READ_CHUNK, decode_content=True)
+                except (urllib3.exceptions.HTTPError, OSError) as e:
+                    if self._clock() >= end:
+                        raise self._deadline_error(where, begun, end, pull_end, len(buf)) from None
+                    if isinstance(e, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+                        raise requests.Timeout(str(e)) from None
+                    raise requests.ConnectionError(str(e)) from None
+                if not chunk:
+                    if self._clock() >= end:  # the watchdog's shutdown reads as the end of the body
+                        raise self._deadline_error(where, begun, end, pull_end, len(buf))
+                    break
+                buf += chunk
+                if len(buf) > cap:
+                    raise too_large(f"more than {len(buf):,} bytes received")
+        finally:
+            if watchdog:
+                watchdog.cancel()
+        return bytes(buf)
+
     def _get_json(self, url: str, params: dict, label: str, *, first: bool, started: float):
         """GET one page with retries; returns (document, body bytes, requests made)."""
         cfg = self.cfg
         failures = waits = made = 0
         last = ""
-        where = f"{url} {label}"
+        where = f"{public_url(url)} {label}"
+        pull_end = started + cfg.deadline
         while True:
-            if self._clock() - started > cfg.deadline:
+            if self._clock() > pull_end:
                 raise SourceUnavailable(f"{where}: gave up after {cfg.deadline:.0f}s for the pull (last: {last or '-'})")
             made += 1
+            begun = self._clock()
+            end = min(begun + cfg.total_timeout, pull_end)  # this request's wall-clock limit
             try:
-                resp = self._session.get(url, params=params, headers=self._headers,
-                                         timeout=(cfg.connect_timeout, cfg.read_timeout), allow_redirects=False)
-                body = resp.content
+                resp = self._session.get(url, params=params, headers=self._headers, stream=True,
+                                         timeout=(cfg.connect_timeout, max(0.01, min(cfg.read_timeout, end - begun))),
+                                         allow_redirects=False)
+                try:
+                    body = self._read_body(resp, where, begun, end, pull_end)
+                finally:
+                    resp.close()
+            except RequestDeadline as e:
+                if e.pull_over:
+                    raise
+                last = str(e)
+                failures += 1
+                if failures > cfg.retries:
+                    raise RequestDeadline(f"{e}; {failures} attempt(s)") from None
+                self._sleep(self._backoff(failures))
+                continue
             except (requests.ConnectionError, requests.Timeout) as e:
-                kind = "timeout" if isinstance(e, requests.Timeout) else "connection error"
+                timed_out = isinstance(e, requests.Timeout)
+                if self._clock() >= end:  # the read timeout was shortened to the request's limit
+                    deadline = self._deadline_error(where, begun, end, pull_end, received=0)
+                    if deadline.pull_over:
+                        raise deadline from None
+                    timed_out = True
+                kind = "timeout" if timed_out else "connection error"
                 last = f"{kind} ({type(e).__name__}; timeouts {cfg.connect_timeout:g}s connect, {cfg.read_timeout:g}s read)"
                 failures += 1
                 if failures > cfg.retries:
@@ -445,3 +590,10 @@ class HttpApiSource:
                 ctype = resp.headers.get("Content-Type", "?")
                 raise MalformedResponse(f"{where}: not valid JSON ({type(e).__name__}: {str(e)[:120]}; "
                                         f"Content-Type {ctype}, {len(body)} bytes)", evidence=body) from None
+
+
+def _shutdown(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
