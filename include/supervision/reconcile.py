@@ -19,6 +19,7 @@ from psycopg import sql
 
 from supervision import divisions
 from supervision.contract import RECORD_TYPES
+from supervision.identifiers import record_keys
 from supervision.landing import read_landed
 from supervision.warehouse.connection import connect
 
@@ -96,7 +97,9 @@ def _check_loaded_rows(conn, ledger: pd.DataFrame, report: Report) -> None:
         with conn.transaction():
             with conn.cursor().copy("COPY reconcile_rows FROM STDIN") as copy:
                 for r in group.itertuples():
-                    landed = read_landed(r.lake_path, ["_row_number", "record_id", "updated_at"]).to_pandas()
+                    landed = read_landed(r.lake_path, ["_row_number", "record_id", "updated_at"])
+                    # the lake keeps keys as received; core holds them in key form (NFKC)
+                    landed = landed.set_column(landed.column_names.index("record_id"), "record_id", record_keys(landed["record_id"])).to_pandas()
                     landed = landed[~landed._row_number.isin(quarantined.get(r.submission_id, set()))]
                     stamps = pd.to_datetime(landed.updated_at, utc=True, format="ISO8601")
                     for rid, ts in zip(landed.record_id, stamps, strict=True):
