@@ -37,7 +37,7 @@ def render_record_type(rt: RecordType) -> str:
         if f.kind_field:
             notes.append(f"resident ID or USCC by `{f.kind_field}`")
         if f.references:
-            notes.append(f"record_id of a `{f.references}` record of the same county")
+            notes.append(f"record_id of a `{f.references}` record of the same county, compared in NFKC form")
         if f.doc:
             notes.append(f.doc)
         lines.append(f"| `{f.name}` | {f.zh} | {f.type} (`{f.sql_type}`) | {'yes' if f.required else ''} | "
@@ -56,6 +56,11 @@ def render() -> str:
         "",
         "Every value arrives as text. Empty = NULL. Dates `YYYY-MM-DD`; timestamps ISO 8601 with a UTC offset; money in",
         "yuan with at most 2 decimals; booleans `true/false`, `1/0` or `是/否`; digits are ASCII (`0-9`).",
+        "",
+        "Keys (`record_id` and every `related_*_id`) are the exception: they are compared, checked (length, unique in",
+        "the file, references) and stored in Unicode NFKC form, so full-width `ＥＮＦ－４１１００２－００１` and ASCII",
+        "`ENF-411002-001` name the same record (no case folding; Han characters unchanged). The lake keeps the key as",
+        "received; quarantine keeps the row as received and files it under the NFKC key.",
         "",
         "A row breaking an **error** rule is quarantined (`ops.quarantine`) with every rule it broke; a **warning**",
         "is recorded (`ops.validation_warning`) and the row still loads.",
