@@ -14,7 +14,9 @@ fault answers defined here).
 
 from __future__ import annotations
 
+import gzip
 import json
+import logging
 import os
 import resource
 import time
@@ -160,7 +162,7 @@ def test_full_width_keys_then_ascii_correction_are_one_case(warehouse, warehouse
 
 # --------------------------------------------------------------------------- 10: dripping and oversized pages
 
-DRIP, HUGE, HUGE_CHUNKED, CLEAN = "410311", "410323", "410324", "410303"
+DRIP, DRIP_GZIP, HUGE, HUGE_CHUNKED, CLEAN = "410311", "410325", "410323", "410324", "410303"
 HUGE_BYTES = 100 * 2**20
 DRIP_EVERY = 0.5
 REQUEST_LIMIT = 2.0  # timeout.total of the dripping county
@@ -173,9 +175,9 @@ class FaultyApi(CountyApiServer):
     ``DRIP_EVERY`` seconds (each byte well within the read timeout), and a 100 MB page of enforcement cases
     (announced with Content-Length, or chunked without a length)."""
 
-    def __init__(self, counties, drip=(), huge=(), chunked=()):
+    def __init__(self, counties, drip=(), huge=(), chunked=(), gzip=()):
         super().__init__(counties)
-        self.drip, self.huge, self.chunked = set(drip), set(huge), set(chunked)
+        self.drip, self.huge, self.chunked, self.gzip = set(drip) | set(gzip), set(huge), set(chunked), set(gzip)
         self.drip_log: list[tuple[str, float, int]] = []  # (county, seconds the drip lasted, bytes sent)
 
     def _handle(self, h):
@@ -189,9 +191,13 @@ class FaultyApi(CountyApiServer):
 
     def _drip(self, h, code):
         body = json.dumps({"data": [{"record_id": f"X-{i}"} for i in range(50)], "total": 50}).encode()
+        if code in self.gzip:  # the client's decoder waits for whole blocks: only the watchdog stops it in time
+            body = gzip.compress(body)
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(body)))
+        if code in self.gzip:
+            h.send_header("Content-Encoding", "gzip")
         h.end_headers()
         start, sent = time.monotonic(), 0
         try:
@@ -223,6 +229,12 @@ class FaultyApi(CountyApiServer):
                 h.wfile.write(b"0\r\n\r\n")
         except OSError:
             pass  # the client stopped reading
+
+
+def _report(line: str) -> None:
+    """Measurements for the fault report: shown with ``pytest -s``, and always in the log."""
+    logging.getLogger(__name__).warning("%s", line)
+    print(line)
 
 
 def _api_entry(code: str, **source) -> dict:
@@ -257,9 +269,10 @@ def _records(code: str, n: int, start: datetime) -> list[tuple[datetime, dict]]:
 def api(tmp_path, monkeypatch):
     reg = _registry(tmp_path, [
         _api_entry(DRIP, timeout={"connect": 2, "read": 5, "total": REQUEST_LIMIT}, retries=0),
+        _api_entry(DRIP_GZIP, timeout={"connect": 2, "read": 5, "total": REQUEST_LIMIT}, retries=0),
         _api_entry(HUGE), _api_entry(HUGE_CHUNKED), _api_entry(CLEAN)])
-    with FaultyApi(list(reg.counties), drip=[DRIP], huge=[HUGE], chunked=[HUGE_CHUNKED]) as server:
-        for code in (DRIP, HUGE, HUGE_CHUNKED, CLEAN):
+    with FaultyApi(list(reg.counties), drip=[DRIP], huge=[HUGE], chunked=[HUGE_CHUNKED], gzip=[DRIP_GZIP]) as server:
+        for code in (DRIP, DRIP_GZIP, HUGE, HUGE_CHUNKED, CLEAN):
             server.store.upsert(code, ENF.name, _records(code, 12, datetime(2026, 10, 20, 9, tzinfo=TZ)))
         for k, v in server.env().items():
             monkeypatch.setenv(k, v)
@@ -277,16 +290,19 @@ def _fetch(api, code, **cfg):
         src.close()
 
 
-def test_dripping_page_gives_up_at_the_request_limit(api):
+@pytest.mark.parametrize("code", [DRIP, DRIP_GZIP], ids=["plain", "gzip"])
+def test_dripping_page_gives_up_at_the_request_limit(api, code):
     start = time.monotonic()
     with pytest.raises(SourceUnavailable) as err:
-        _fetch(api, DRIP)
+        _fetch(api, code)
     took = time.monotonic() - start
     assert REQUEST_LIMIT <= took < REQUEST_LIMIT + MARGIN, took
+    _report(f"dripping page ({'gzip' if code == DRIP_GZIP else 'plain'}), timeout.total {REQUEST_LIMIT:g}s: gave up "
+            f"after {took:.2f}s")
     text = str(err.value)
-    assert text.startswith(f"县 {DRIP} 接口 {api.base_url}/county/{DRIP}/v1/enforcement_cases page 1")
+    assert text.startswith(f"县 {code} 接口 {api.base_url}/county/{code}/v1/enforcement_cases page 1")
     assert f"单次请求时限 {REQUEST_LIMIT:g} 秒" in text and f"{REQUEST_LIMIT:g}s limit per request" in text
-    assert "token" not in text.lower() and api.tokens[DRIP] not in text
+    assert "token" not in text.lower() and api.tokens[code] not in text
     assert "水位线保持不变" in err.value.todo
 
 
@@ -296,11 +312,12 @@ def test_dripping_page_with_retries_gives_up_at_the_pull_deadline(api):
         _fetch(api, DRIP, deadline=PULL_LIMIT, retries=5)  # 2 s per try, but the pull has 3 s in all
     took = time.monotonic() - start
     assert PULL_LIMIT <= took < PULL_LIMIT + MARGIN, took
+    _report(f"dripping page with retries, pull deadline {PULL_LIMIT:g}s: gave up after {took:.2f}s")
     assert f"the pull's deadline of {PULL_LIMIT:g}s" in str(err.value)
 
 
 @pytest.mark.parametrize("code", [HUGE, HUGE_CHUNKED], ids=["content-length", "chunked"])
-def test_oversized_page_is_refused_without_reading_it_whole(api, code, capsys):
+def test_oversized_page_is_refused_without_reading_it_whole(api, code):
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
     start = time.monotonic()
@@ -313,16 +330,16 @@ def test_oversized_page_is_refused_without_reading_it_whole(api, code, capsys):
         tracemalloc.stop()
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cap = DEFAULT_MAX_PAGE_MIB * 2**20
-    assert f"单页超过 {DEFAULT_MAX_PAGE_MIB:g} MiB" in str(err.value)
+    assert f"单页超过 {DEFAULT_MAX_PAGE_MIB:g} MiB" in str(err.value) and "其余内容未读取" in str(err.value)
     assert f"page over {DEFAULT_MAX_PAGE_MIB:g} MiB" in str(err.value)
     assert err.value.status == "source_error"
     if code == HUGE:  # announced: refused on the header, nothing of the body read
-        assert "Content-Length" in str(err.value) and peak < 4 * 2**20
+        assert "服务器声明" in str(err.value) and "Content-Length" in str(err.value) and peak < 4 * 2**20
     else:  # read up to the cap, never the 100 MB
         assert peak < cap * 1.5, peak
-    with capsys.disabled():
-        print(f"\n[{code}] 100 MiB page: refused after {took:.2f}s, traced peak {peak / 2**20:.1f} MiB "
-              f"(cap {DEFAULT_MAX_PAGE_MIB:g} MiB), process max RSS {rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MiB")
+    _report(f"100 MiB page ({'chunked' if code == HUGE_CHUNKED else 'Content-Length'}): refused after {took:.2f}s, "
+            f"traced peak {peak / 2**20:.1f} MiB (cap {DEFAULT_MAX_PAGE_MIB:g} MiB), process max RSS "
+            f"{rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MiB")
 
 
 def test_page_cap_comes_from_the_environment_and_the_registry(api, monkeypatch, tmp_path):
@@ -364,6 +381,7 @@ def test_dripping_and_oversized_pages_end_as_source_error_in_a_night(api, wareho
         assert (s, rec, ld, q) == ("source_error", 0, 0, 0), reason
         assert f"county {code}" in reason and f"{api.base_url}/county/{code}/v1/enforcement_cases" in reason
         assert needle in reason and "watermark stays" in reason, reason
+        _report(f"ledger reason: {reason}")
         assert (code, ENF.name) not in marks
     for rt in RECORD_TYPES:  # the dripping county is not asked again that night (county-wide unavailability)
         if rt != ENF.name:

@@ -458,17 +458,17 @@ class HttpApiSource:
         """The response body, read piece by piece within the request's wall-clock limit and the page byte cap."""
         cap = self.cfg.max_page_bytes
         mib = cap / 2**20
-        too_large = lambda got: PageTooLarge(  # noqa: E731
-            f"县 {self.county.code} 接口 {where} 单页超过 {mib:g} MiB（{got}），未读取其余内容 / county "
-            f"{self.county.code}: {where}: page over {mib:g} MiB ({got}); the rest was not read (max_page_mib)")
+        too_large = lambda zh, en: PageTooLarge(  # noqa: E731
+            f"县 {self.county.code} 接口 {where} 单页超过 {mib:g} MiB（{zh}），其余内容未读取 / county "
+            f"{self.county.code}: {where}: page over {mib:g} MiB ({en}); the rest was not read (max_page_mib)")
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise too_large(f"Content-Length {int(declared):,} bytes")
+            raise too_large(f"服务器声明 {int(declared):,} 字节", f"Content-Length {int(declared):,} bytes")
         raw = resp.raw
         if raw is None or not hasattr(raw, "read1"):  # an injected session that answers with ready content
             body = resp.content
             if len(body) > cap:
-                raise too_large(f"{len(body):,} bytes")
+                raise too_large(f"{len(body):,} 字节", f"{len(body):,} bytes")
             return body
         conn = getattr(raw, "connection", None)
         sock = getattr(conn, "sock", None)
@@ -499,7 +499,7 @@ class HttpApiSource:
                     break
                 buf += chunk
                 if len(buf) > cap:
-                    raise too_large(f"more than {len(buf):,} bytes received")
+                    raise too_large(f"已收到 {len(buf):,} 字节仍未结束", f"{len(buf):,} bytes received and more coming")
         finally:
             if watchdog:
                 watchdog.cancel()
@@ -593,7 +593,7 @@ class HttpApiSource:
 
 
 def _shutdown(sock) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
+    try:  # the plain socket's shutdown, also under TLS: SSLSocket.shutdown would drop the SSL object under the reader
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed
