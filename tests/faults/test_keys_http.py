@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -39,7 +40,9 @@ from supervision.registry import load_registry
 from supervision.simulator import FaultProfile, simulate_night
 from supervision.simulator.api_server import CountyApiServer
 from supervision.sources.common import SourceUnavailable
+from supervision.sources.filedrop import read_file
 from supervision.sources.http_api import DEFAULT_MAX_PAGE_MIB, MAX_PAGE_MIB_ENV, HttpApiSource, PageTooLarge
+from supervision.validation import fingerprints
 from supervision.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
@@ -158,6 +161,27 @@ def test_full_width_keys_then_ascii_correction_are_one_case(warehouse, warehouse
     for day in (D1, D2):
         report = reconcile(day, [KEY_COUNTY])
         assert report.ok, report.problems
+
+
+@pytest.mark.parametrize("mode", ["whole", "overlapped", "streamed"])
+def test_every_csv_read_path_gives_keys_in_nfkc_form(tmp_path, monkeypatch, mode):
+    """The file-wide key views (duplicates, the night's fingerprints, loaded ids) come from three read paths."""
+    if mode == "overlapped":
+        monkeypatch.setenv("SUPERVISION_OVERLAP_BYTES", "0")
+    if mode == "streamed":
+        monkeypatch.setenv("SUPERVISION_STREAM_BYTES", "0")
+    path = tmp_path / "enforcement_cases.csv"
+    ids = [wide("ENF-411002-0001"), "ENF-411002-0001", wide("ENF-411002-0002"), "ENF-411002-0003"]
+    path.write_text("record_id,county_code\n" + "".join(f"{i},411002\n" for i in ids), encoding="utf-8")
+    raw = read_file(path)
+    assert (raw.stream is not None) == (mode != "whole")
+    assert raw.duplicate_ids().to_pylist() == ["ENF-411002-0001"]
+    assert raw.record_ids().to_pylist() == ["ENF-411002-0001", "ENF-411002-0001", "ENF-411002-0002",
+                                            "ENF-411002-0003"]
+    keys = pa.array(["ENF-411002-0001", "ENF-411002-0001", "ENF-411002-0002", "ENF-411002-0003"])
+    assert sorted(raw.id_fingerprints().tolist()) == sorted(fingerprints(keys).tolist())
+    landed = next(raw.tables(100))
+    assert landed.column("record_id").to_pylist() == ids  # what lands in the lake: as received
 
 
 # --------------------------------------------------------------------------- 10: dripping and oversized pages
