@@ -420,8 +420,8 @@ def _reject_whole(county, rt, ctx, raw: RawBatch, rel, base, reason, file_rules:
             messages = [f"{_label(county)} file {rel} row {number}: {r}: {file_rules.get(r) or _describe(rt, r)}"
                         for r in rules]
             rows.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-                             source_file=rel, row_number=number, record_id=record_key(rec.get("record_id")), raw_row=rec,
-                             failed_rules=rules, messages=messages))
+                             source_file=rel, row_number=number, record_id=record_key(rec.get("record_id")),
+                             raw_row=rec, failed_rules=rules, messages=messages))
         write_quarantine(conn, sid, rows, append=True)
         offset += batch.num_rows
     return FileOutcome(county.code, rt.name, "rejected", raw.rows, 0, raw.rows, reason, rel, sid)

@@ -99,7 +99,8 @@ def _check_loaded_rows(conn, ledger: pd.DataFrame, report: Report) -> None:
                 for r in group.itertuples():
                     landed = read_landed(r.lake_path, ["_row_number", "record_id", "updated_at"])
                     # the lake keeps keys as received; core holds them in key form (NFKC)
-                    landed = landed.set_column(landed.column_names.index("record_id"), "record_id", record_keys(landed["record_id"])).to_pandas()
+                    keys = record_keys(landed["record_id"])
+                    landed = landed.set_column(landed.column_names.index("record_id"), "record_id", keys).to_pandas()
                     landed = landed[~landed._row_number.isin(quarantined.get(r.submission_id, set()))]
                     stamps = pd.to_datetime(landed.updated_at, utc=True, format="ISO8601")
                     for rid, ts in zip(landed.record_id, stamps, strict=True):
