@@ -46,7 +46,7 @@ from .conftest import (
     write_registry,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(int(os.environ.get("SUPERVISION_FAULT_TIMEOUT", 600)))]
 
 COUNTY = "411002"
 LOADED = ("loaded", "loaded_with_quarantine")
@@ -215,3 +215,55 @@ def test_injection_strings_are_stored_inert_and_never_reach_data_docs_unescaped(
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert not [d for d in dangerous if d in html], f"{page} carries county markup unescaped"
+
+
+# --- c. symlinks out of the drop folder and FIFOs --------------------------------------------------------------
+
+def foreign_marker() -> bytes:
+    """A line of /etc/passwd that must never land anywhere."""
+    return Path("/etc/passwd").read_bytes().splitlines()[0]
+
+
+def test_symlinks_outside_the_root_and_fifos_are_never_read(fault_night: FaultNight):
+    n = fault_night
+    folders = write_day(n.drop, n.registry, counties=("411002", "411003"))
+    a, b = folders["411002"], folders["411003"]
+    # county A: a data file and its manifest are symlinks to /etc/passwd; an odd extra symlink too
+    (a / "enforcement_cases.csv").unlink()
+    (a / "enforcement_cases.csv").symlink_to("/etc/passwd")
+    (a / "manifest.json").unlink()
+    (a / "manifest.json").symlink_to("/etc/passwd")
+    (a / "extra.csv").symlink_to("/etc/passwd")
+    # county B: a data file, the manifest and an odd name are FIFOs: opening any of them would block for ever
+    for name in ("complaints.csv", "manifest.json", "notes.txt"):
+        (b / name).unlink(missing_ok=True)
+        os.mkfifo(b / name)
+
+    started = time.monotonic()
+    outcomes, errors_ = run_day(n.registry, n.drop, counties=["411002", "411003"])
+    assert time.monotonic() - started < 300, "a FIFO or symlink held the run"
+    assert errors_ == [], errors_  # a refused file is the county's fault, not a pipeline failure
+
+    ledger = current(n.conn)
+    for key, name in ((("411002", "enforcement_cases"), "enforcement_cases.csv"),
+                      (("411003", "complaints"), "complaints.csv")):
+        row = ledger[key]
+        assert row["status"] not in LOADED and row["rows_loaded"] == 0, row  # a verdict, nothing loaded
+        assert key[0] in row["reason"] and name in row["reason"], row["reason"]
+    # the counties' other files go through (read without a manifest)
+    others = [k for k in ledger if k not in (("411002", "enforcement_cases"), ("411003", "complaints"))]
+    assert len(others) == 2 * len(RECORD_TYPES) - 2
+    assert all(ledger[k]["status"] in LOADED for k in others), {k: ledger[k]["status"] for k in others}
+    # nothing of /etc/passwd anywhere: warehouse (ledger, quarantine, core), lake, validation results, Data Docs
+    marker = foreign_marker()
+    dumped = n.conn.execute(
+        "SELECT coalesce(string_agg(q::text, '|'), '') FROM ops.quarantine q").fetchone()[0]
+    dumped += n.conn.execute("SELECT coalesce(string_agg(s::text, '|'), '') FROM ops.submission s").fetchone()[0]
+    for rt in RECORD_TYPES.values():
+        dumped += n.conn.execute(sql.SQL("SELECT coalesce(string_agg(c::text, '|'), '') FROM {} c").format(
+            sql.Identifier("core", rt.table + "_history"))).fetchone()[0]
+    assert marker.decode() not in dumped
+    for path in n.data.rglob("*"):
+        if path.is_file():
+            assert marker not in path.read_bytes(), f"{path} holds bytes of /etc/passwd"
+    assert_accounted(n.conn, counties=["411002", "411003"])
