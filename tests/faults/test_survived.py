@@ -15,6 +15,8 @@ g. a county supervisor login trying to leave its county (SET ROLE, base tables, 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import signal
@@ -267,3 +269,145 @@ def test_symlinks_outside_the_root_and_fifos_are_never_read(fault_night: FaultNi
         if path.is_file():
             assert marker not in path.read_bytes(), f"{path} holds bytes of /etc/passwd"
     assert_accounted(n.conn, counties=["411002", "411003"])
+
+
+# --- a. SIGKILL while the warehouse COPY runs, then re-run ----------------------------------------------------
+
+CHILD = "import json, sys\nfrom supervision.nightly import run_shard\nrun_shard(json.loads(sys.argv[1]))\n"
+
+
+def active_query(conn, pattern: str) -> tuple[int, str] | None:
+    """(backend pid, query) of another session running a statement LIKE ``pattern`` in this database."""
+    return conn.execute("SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE %s LIMIT 1",
+                        (pattern,)).fetchone()
+
+
+def test_sigkill_during_the_copy_then_rerun_is_exact(fault_night: FaultNight, tmp_path):
+    from supervision.nightly import prepare_run
+
+    n = fault_night
+    folder = write_day(n.drop, n.registry, counties=(COUNTY,))[COUNTY]
+    rows = 250_000  # complaints are processed last: the other three files are committed before the kill
+    big_file(folder / "complaints.csv", rows)
+    (shard,) = prepare_run(DAY, str(n.registry.path), str(n.drop), counties=[COUNTY])
+    log = (tmp_path / "child.log").open("wb")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(shard)], env=os.environ.copy(),
+                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        seen, deadline = None, time.monotonic() + 300
+        while seen is None and child.poll() is None and time.monotonic() < deadline:
+            seen = active_query(n.conn, 'COPY "core"."complaint"%FORMAT binary%')
+            time.sleep(0.01)
+        assert seen, f"the child never ran the COPY (exit {child.poll()}): {(tmp_path / 'child.log').read_text()}"
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait()
+        log.close()
+    backend = seen[0]
+    for _ in range(300):  # the server notices the dead client and rolls its transaction back
+        if not n.conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone():
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"backend {backend} of the killed process is still there")
+
+    # after the kill: the file's transaction is gone whole (no ledger row, no rows), the others are committed
+    ledger = current(n.conn)
+    assert (COUNTY, "complaints") not in ledger
+    assert sorted(ledger) == sorted((COUNTY, rt) for rt in RECORD_TYPES if rt != "complaints")
+    assert count(n.conn, "complaint", COUNTY) == 0
+    report = reconcile(DAY, [COUNTY])
+    assert not report.ok and any("complaints" in p and "never processed" in p for p in report.problems)
+
+    # the re-run of the date: exact, nothing doubled
+    assert run_day(n.registry, n.drop, counties=[COUNTY])[1] == []
+    ledger = current(n.conn)
+    assert all(r["status"] == "loaded" for r in ledger.values()) and len(ledger) == len(RECORD_TYPES)
+    assert ledger[(COUNTY, "complaints")]["rows_loaded"] == rows
+    for rt in RECORD_TYPES.values():
+        file_rows = len(read_csv(folder / f"{rt.name}.csv"))
+        assert count(n.conn, rt.table, COUNTY) == file_rows == ledger[(COUNTY, rt.name)]["rows_received"]
+        assert count(n.conn, rt.table + "_superseded", COUNTY) == 0
+    attempts = n.conn.execute("SELECT count(*) FROM ops.submission WHERE county_code = %s AND business_date = %s",
+                              (COUNTY, DAY)).fetchone()[0]
+    assert attempts == len(RECORD_TYPES)  # the files committed before the kill were re-recorded in place
+    assert_accounted(n.conn, counties=[COUNTY])
+
+
+# --- b. the warehouse shut down while a merge runs ------------------------------------------------------------
+
+@pytest.fixture
+def own_warehouse(monkeypatch, tmp_path):
+    """A throw-away embedded PostgreSQL in its own data folder (never the machine's shared server): the test may
+    stop it. Yields the data folder; SUPERVISION_WAREHOUSE_URL points at the server while it runs."""
+    from supervision.warehouse import connection
+
+    # not under pytest's basetemp (see tests/conftest.py: the server's user must traverse the path)
+    home = Path(tempfile.mkdtemp(prefix="supervision-fault-warehouse-"))
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(home))
+    for var in ("SUPERVISION_DROP_ROOT", "SUPERVISION_LAKE_ROOT", "SUPERVISION_REGISTRY", connection.AIRFLOW_CONN_ENV):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(connection.URL_ENV, connection.start_embedded(keep_running=False))
+    try:
+        yield home
+    finally:
+        connection.stop_embedded()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_warehouse_shutdown_during_a_merge_rolls_the_file_back_and_rerun_is_exact(own_warehouse, tmp_path,
+                                                                                  monkeypatch):
+    from supervision.warehouse import connection
+
+    registry = write_registry(tmp_path / "registry.yaml", (COUNTY,))
+    drop = tmp_path / "drop"
+    path = write_day(drop, registry, counties=(COUNTY,))[COUNTY] / "enforcement_cases.csv"
+    v1 = big_file(path, 120_000)
+    assert run_day(registry, drop, counties=[COUNTY])[1] == []
+    url = os.environ[connection.URL_ENV]
+    # the correction of every record: its keys are in core, so it goes through the stage and the merge
+    v2 = v1.assign(updated_at=shifted(v1.updated_at, hours=1), agency_name=v1.agency_name + "（更正）")
+    write_csv(path, v2)
+    v2_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    stopped: dict = {}
+
+    def stop_during_merge():
+        with psycopg.connect(url, autocommit=True) as watch:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                if seen := active_query(watch, "%WITH w AS MATERIALIZED%"):
+                    stopped["query"] = seen[1]
+                    break
+                time.sleep(0.01)
+        if stopped:
+            stopped["was_running"] = connection.stop_embedded()  # fast shutdown: open sessions are cut
+
+    watcher = threading.Thread(target=stop_during_merge)
+    watcher.start()
+    outcomes, raised = run_day(registry, drop, counties=[COUNTY])
+    watcher.join()
+    assert stopped.get("was_running"), "the merge was never seen running"
+    assert raised and COUNTY in str(raised[0])  # the shard fails loudly (Airflow retries it)
+
+    monkeypatch.setenv(connection.URL_ENV, connection.start_embedded(keep_running=False))
+    with connection.connect() as conn:
+        attempt = conn.execute("SELECT status FROM ops.submission WHERE file_sha256 = %s", (v2_sha,)).fetchall()
+        assert attempt in ([], [("failed",)])  # rolled back whole (or recorded as failed), never as loaded
+        # core still holds the first file exactly: no half-merged correction
+        assert core_rows(conn, "enforcement_case", COUNTY, "agency_name") == sorted(
+            zip(v1.record_id, v1.agency_name, strict=True))
+        assert count(conn, "enforcement_case_superseded", COUNTY) == 0
+
+    assert run_day(registry, drop, counties=[COUNTY])[1] == []
+    with connection.connect(autocommit=True) as conn:
+        row = current(conn)[(COUNTY, "enforcement_cases")]
+        assert (row["file_sha256"], row["status"], row["rows_loaded"]) == (v2_sha, "loaded", len(v2))
+        assert core_rows(conn, "enforcement_case", COUNTY, "agency_name") == sorted(
+            zip(v2.record_id, v2.agency_name, strict=True))
+        assert count(conn, "enforcement_case_superseded", COUNTY) == len(v1)
+        assert_accounted(conn, counties=[COUNTY])
