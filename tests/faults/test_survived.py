@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pandas as pd
 import psycopg
@@ -411,3 +414,129 @@ def test_warehouse_shutdown_during_a_merge_rolls_the_file_back_and_rerun_is_exac
             zip(v2.record_id, v2.agency_name, strict=True))
         assert count(conn, "enforcement_case_superseded", COUNTY) == len(v1)
         assert_accounted(conn, counties=[COUNTY])
+
+
+# --- g. RLS escape attempts as a county supervisor login ------------------------------------------------------
+
+MARTS_DATA = ("fact_enforcement_case", "fact_enforcement_case_history", "fact_reconsideration_case",
+              "fact_reconsideration_case_history", "fact_litigation_case", "fact_litigation_case_history",
+              "fact_complaint", "fact_complaint_history", "fact_legal_review_violation", "kpi_value", "dim_agency",
+              "dim_agency_name")
+BASE_TABLES = ("core.enforcement_case", "core.complaint_history", "core.enforcement_case_superseded",
+               "ops.quarantine", "ops.submission", "ops.validation_warning", "ref.division", "marts.supervisor_scope")
+
+
+def login_url(url: str, login: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{quote(login, safe='')}@{parts.netloc.rsplit('@', 1)[-1]}"))
+
+
+def county_relations(conn) -> list[str]:
+    """Relations the connected role may SELECT that carry a county_code column."""
+    return [r[0] for r in conn.execute("""
+        SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'county_code' AND NOT a.attisdropped
+        WHERE c.relkind IN ('r', 'v', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1""")]
+
+
+@pytest.fixture
+def county_logins(fault_night: FaultNight, warehouse_url):
+    """Two counties' nights loaded and the marts refreshed; a supervisor login for each county (cluster-wide roles:
+    unique names, dropped afterwards). Yields (fault night, {county: connect()})."""
+    from supervision.marts.access import create_supervisor, drop_supervisor
+    from supervision.marts.pii import PiiKey
+    from supervision.marts.refresh import refresh_marts
+
+    n = fault_night
+    write_day(n.drop, n.registry, counties=("411002", "411003"))
+    assert run_day(n.registry, n.drop, counties=["411002", "411003"])[1] == []
+    refresh_marts(n.conn, key=PiiKey(secrets.token_hex(32).encode(), "fault test"), as_of=DAY + timedelta(days=1),
+                  full=True, migrate=False)
+    tag, made, opened = secrets.token_hex(3), {}, []
+
+    def connect(code: str, **kw) -> psycopg.Connection:
+        kw.setdefault("autocommit", True)
+        opened.append(psycopg.connect(login_url(warehouse_url, made[code]), **kw))
+        return opened[-1]
+
+    try:
+        for code in ("411002", "411003"):
+            made[code] = create_supervisor(n.conn, f"t{tag}_county_{code}", code, person="fault test").login
+        yield n, made, connect
+    finally:
+        for c in opened:
+            c.close()
+        for login in made.values():
+            drop_supervisor(n.conn, login)
+        n.conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(sql.SQL(", ").join(
+            [sql.Identifier("marts", t) for t in MARTS_DATA] + [sql.Identifier("ops", "marts_refresh")])))
+
+
+def test_county_login_cannot_leave_its_county(county_logins):
+    n, logins, connect = county_logins
+    mine, other = "411002", "411003"
+    me = connect(mine)
+    relations = county_relations(me)
+    assert "marts.fact_enforcement_case" in relations
+    own = me.execute("SELECT count(*) FROM marts.fact_enforcement_case").fetchone()[0]
+    assert own == n.conn.execute("SELECT count(*) FROM core.enforcement_case WHERE county_code = %s",
+                                 (mine,)).fetchone()[0] > 0
+    assert n.conn.execute("SELECT count(*) FROM core.enforcement_case WHERE county_code = %s",
+                          (other,)).fetchone()[0] > 0
+
+    # another county's rows, asked for by name, in every relation the login can read
+    for relation in relations:
+        leaked = me.execute(sql.SQL("SELECT count(*) FROM {} WHERE county_code IS DISTINCT FROM %s").format(
+            sql.SQL(relation)), (mine,)).fetchone()[0]
+        assert leaked == 0, f"{relation}: rows of other counties visible"
+
+    # SET ROLE: to the other county's login, to the wider groups, to the owner
+    for role in (logins[other], "supervision_supervisor_province", "supervision_pipeline", "postgres"):
+        with pytest.raises(errors.InsufficientPrivilege):
+            me.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+    with pytest.raises(errors.InsufficientPrivilege):
+        me.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(logins[other])))
+    # ... to its own groups it may: there it has no scope at all, so it sees nothing
+    for group in ("supervision_supervisor_county", "supervision_supervisor"):
+        me.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(group)))
+        assert me.execute("SELECT count(*) FROM marts.fact_enforcement_case").fetchone()[0] == 0
+        me.execute("RESET ROLE")
+
+    # the base tables and the scope table
+    for table in BASE_TABLES:
+        with pytest.raises(errors.InsufficientPrivilege):
+            me.execute(sql.SQL("SELECT * FROM {} LIMIT 1").format(sql.SQL(table)))
+
+    # row_security = off does not switch policies off: the query is refused
+    me.execute("SET row_security = off")
+    with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+        me.execute("SELECT count(*) FROM marts.fact_enforcement_case")
+    me.execute("RESET row_security")
+
+    # the SECURITY DEFINER functions it may call are the three reviewed ones, and they tell nothing of the other
+    definers = {r[0] for r in me.execute(
+        "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND has_function_privilege(p.oid, 'EXECUTE')")}
+    assert definers == {"marts.visible_codes", "marts.my_scope", "marts.division_label"}
+    assert me.execute("SELECT count(*) FROM marts.visible_codes('county', %s)", (logins[other],)).fetchone()[0] == 0
+    assert me.execute("SELECT count(*) FROM marts.my_scope(%s)", (logins[other],)).fetchone()[0] == 0
+    assert me.execute("SELECT array_agg(c) FROM marts.visible_codes('county') c").fetchone()[0] == [mine]
+    for statement in ("SELECT pg_read_file('/etc/passwd')", "COPY marts.fact_enforcement_case TO PROGRAM 'true'",
+                      "SELECT marts.create_supervisor('t_sneaky', '41')"):
+        with pytest.raises(errors.InsufficientPrivilege):
+            me.execute(statement)
+
+    # a leaky function (a cheap qual that prints what it is given): the policy is applied first
+    me.execute("SET default_transaction_read_only = off")
+    me.execute("CREATE FUNCTION pg_temp.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS "
+               "$$ BEGIN RAISE NOTICE 'leak:%', $1; RETURN true; END $$")
+    notices: list[str] = []
+    me.add_notice_handler(lambda d: notices.append(d.message_primary))
+    seen = me.execute("SELECT count(*) FROM marts.fact_enforcement_case WHERE pg_temp.leak(county_code::text)"
+                      ).fetchone()[0]
+    assert seen == own and notices and set(notices) == {f"leak:{mine}"}
+    with pytest.raises(errors.InsufficientPrivilege):  # and write privileges are absent, read-only or not
+        me.execute("DELETE FROM marts.fact_enforcement_case")
+    me.execute("DROP FUNCTION pg_temp.leak(text)")  # the login owns it: its role could not be dropped otherwise
