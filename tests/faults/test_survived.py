@@ -250,15 +250,15 @@ def test_symlinks_outside_the_root_and_fifos_are_never_read(fault_night: FaultNi
     assert errors_ == [], errors_  # a refused file is the county's fault, not a pipeline failure
 
     ledger = current(n.conn)
-    for key, name in ((("411002", "enforcement_cases"), "enforcement_cases.csv"),
-                      (("411003", "complaints"), "complaints.csv")):
+    hostile = {("411002", "enforcement_cases"): "enforcement_cases.csv", ("411003", "complaints"): "complaints.csv"}
+    for key, name in hostile.items():
         row = ledger[key]
-        assert row["status"] not in LOADED and row["rows_loaded"] == 0, row  # a verdict, nothing loaded
-        assert key[0] in row["reason"] and name in row["reason"], row["reason"]
-    # the counties' other files go through (read without a manifest)
-    others = [k for k in ledger if k not in (("411002", "enforcement_cases"), ("411003", "complaints"))]
-    assert len(others) == 2 * len(RECORD_TYPES) - 2
-    assert all(ledger[k]["status"] in LOADED for k in others), {k: ledger[k]["status"] for k in others}
+        assert row["status"] not in (*LOADED, "failed") and row["rows_loaded"] == 0, row  # a verdict, nothing loaded
+        told = [r["reason"] or "" for k, r in ledger.items() if k[0] == key[0]]
+        assert any(key[0] in t and name in t for t in told), told  # the county's ledger names the file
+    # the counties' regular files still go through (read without a manifest): one bad file stops nothing else
+    others = {(c, rt) for c in ("411002", "411003") for rt in RECORD_TYPES} - set(hostile)
+    assert {k: ledger[k]["status"] for k in others if ledger[k]["status"] not in LOADED} == {}
     # nothing of /etc/passwd anywhere: warehouse (ledger, quarantine, core), lake, validation results, Data Docs
     marker = foreign_marker()
     dumped = n.conn.execute(
@@ -467,8 +467,11 @@ def county_logins(fault_night: FaultNight, warehouse_url):
     finally:
         for c in opened:
             c.close()
-        for login in made.values():
-            drop_supervisor(n.conn, login)
+        for login in made.values():  # each on its own: one that fails must not leave the other behind
+            try:
+                drop_supervisor(n.conn, login)
+            except psycopg.Error as e:
+                print(f"could not drop supervisor login {login}: {e}")
         n.conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(sql.SQL(", ").join(
             [sql.Identifier("marts", t) for t in MARTS_DATA] + [sql.Identifier("ops", "marts_refresh")])))
 
