@@ -75,8 +75,10 @@ def reconcile(business_date: date, counties: list[str] | None = None, url: str |
         q = dict(conn.execute("SELECT submission_id, count(*) FROM ops.quarantine WHERE submission_id = ANY(%s)"
                               " GROUP BY submission_id", (ledger.submission_id.tolist(),)).fetchall())
         for r in ledger.itertuples():
-            # A rejected file with no readable rows (unreadable, or empty and rejected) has one whole-file entry.
-            expected = 1 if (r.status == "rejected" and r.rows_quarantined == 0 and r.source_file) else r.rows_quarantined
+            # A rejected file with no readable rows (unreadable, or empty and rejected) has one whole-file entry;
+            # a refused path (no source_file: NaN in pandas 3's str columns, which is truthy) has none.
+            named = isinstance(r.source_file, str) and r.source_file != ""
+            expected = 1 if (r.status == "rejected" and r.rows_quarantined == 0 and named) else r.rows_quarantined
             if q.get(r.submission_id, 0) != expected:
                 report.problems.append(f"{r.county_code} {r.record_type} {r.source_file}: {q.get(r.submission_id, 0)} "
                                        f"quarantine rows, the ledger expects {expected}")

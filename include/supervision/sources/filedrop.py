@@ -125,8 +125,10 @@ def discover(drop_root: Path, county_code: str, business_date: date) -> DayDrop:
             continue
         day.files[rt] = path
     manifest = folder / "manifest.json"
-    if manifest.exists():
+    if manifest.is_file():
         _read_manifest(day, manifest)
+    elif manifest.exists() or manifest.is_symlink():  # a FIFO would block the read for ever; a device, a folder
+        day.manifest_error = "manifest.json is not a regular file (not read)"
     return day
 
 
