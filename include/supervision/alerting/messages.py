@@ -28,6 +28,8 @@ CLOSES = {
     "chronic_late": "when the county is late on fewer days of the window than the threshold.",
     "pipeline_late": "when the nightly run has recorded every county.",
     "pipeline_failed": "when a re-run records the file without a pipeline error.",
+    "drop_unexpected": "by an engineer (supervision alerts resolve) once the entries are removed or the county is "
+                       "added to the registry.",
 }
 ESCALATION = {
     "city": "escalated to the city supervisor (市级): still unresolved {age} after it was raised",
