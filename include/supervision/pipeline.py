@@ -191,15 +191,16 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
     if day.refused:  # the county or day folder is a link (or no folder): nothing behind it is read
         return _record_nothing(county, rt.name, ctx, "rejected", (
             f"{_zh_label(county)}：{day.refused}。请把当日文件作为普通文件直接放入本县自己的文件夹 "
-            f"{county.code}/{ctx.business_date}/，然后重新运行该日期。 / {where}: {rt.name} not read; send the day's "
-            "files as plain files in the county's own folder, then re-run the date."))
+            f"{county.code}/{ctx.business_date}/，然后重新运行该日期。 / {where}: {rt.name} not read: "
+            f"{day.refused_en}. Send the day's files as plain files in the county's own folder, then re-run the date."))
     if not day.exists:
         return _record_nothing(county, rt.name, ctx, "late", (
             f"{where}: nothing received for {ctx.business_date} (folder {county.code}/{ctx.business_date} absent; "
             f"deadline {county.deadline_at(ctx.business_date):%Y-%m-%d %H:%M} Asia/Shanghai). "
             "Ask the county to drop its files, then re-run the date."))
     if rt.name in day.problems:
-        return _record_nothing(county, rt.name, ctx, "rejected", f"{where}: {rt.name}: {day.problems[rt.name]}")
+        return _record_nothing(county, rt.name, ctx, "rejected",
+                               f"{_zh_label(county)}：{rt.name}：{day.problems[rt.name]} / {where}")
     path = day.files.get(rt.name)
     if path is None:
         listed = day.manifest is not None and rt.name in day.manifest

@@ -81,7 +81,9 @@ def reconcile(business_date: date, counties: list[str] | None = None, url: str |
                               " GROUP BY submission_id", (ledger.submission_id.tolist(),)).fetchall())
         for r in ledger.itertuples():
             # A rejected file with no readable rows (unreadable, or empty and rejected) has one whole-file entry.
-            expected = 1 if (r.status == "rejected" and r.rows_quarantined == 0 and r.source_file) else r.rows_quarantined
+            # (A file refused unread, e.g. a link or a pipe, has no source file and no entry: NaN is not a file.)
+            has_file = isinstance(r.source_file, str) and bool(r.source_file)
+            expected = 1 if (r.status == "rejected" and r.rows_quarantined == 0 and has_file) else r.rows_quarantined
             if q.get(r.submission_id, 0) != expected:
                 report.problems.append(f"{r.county_code} {r.record_type} {r.source_file}: {q.get(r.submission_id, 0)} "
                                        f"quarantine rows, the ledger expects {expected}")

@@ -15,6 +15,9 @@ COMMENT ON COLUMN ops.submission.received_at IS
     'clock); on-time compliance is judged on it. Before V420: the file''s modification time.';
 COMMENT ON COLUMN ops.submission.file_mtime IS
     'The file''s modification time as the county''s system set it: information only, never used to judge lateness';
+-- The view's SELECT * was expanded when V003 created it: recreated, it shows file_mtime too.
+CREATE OR REPLACE VIEW ops.submission_current AS
+SELECT * FROM ops.submission WHERE superseded_by IS NULL;
 
 -- First sighting of each file content in the drop folder. The first scan that sees a file (nightly run or
 -- alert monitor) inserts its row; later scans never change it. stat_sig (device, inode, size, mtime and ctime:

@@ -146,6 +146,7 @@ class DayDrop:
     problems: dict[str, str] = field(default_factory=dict)  # record_type -> why it cannot be used
     ignored: list[str] = field(default_factory=list)  # names in the folder that are no contract file
     refused: str | None = None  # why nothing of the day is read (the county or day folder is a link, ...)
+    refused_en: str | None = None  # the same in English
     unexpected: list[Unexpected] = field(default_factory=list)  # entries that are no contract file, or not read
     stats: dict[str, os.stat_result] = field(default_factory=dict)  # record_type -> lstat when discovered
 
@@ -210,8 +211,8 @@ def discover(drop_root: Path, county_code: str, business_date: date) -> DayDrop:
         if st is None:
             return day  # nothing dropped (yet)
         if (odd := oddity(st, want_dir=True)) is not None:
-            day.refused = (f"{zh}是{odd.zh}，未读取其中任何内容，也未跟随链接 / {en} is {odd.en}; nothing in or "
-                           "behind it was read")
+            day.refused = f"{zh}是{odd.zh}，未读取其中任何内容，也未跟随链接"
+            day.refused_en = f"{en} is {odd.en}; nothing in or behind it was read"
             day.unexpected.append(Unexpected(shown(str(path.relative_to(drop_root))), odd.zh, odd.en))
             return day
     by_type: dict[str, list[Path]] = {}
@@ -243,7 +244,9 @@ def discover(drop_root: Path, county_code: str, business_date: date) -> DayDrop:
                 day.unexpected.append(Unexpected(rel, "非约定文件名", "no contract file name"))
     for rt, paths in by_type.items():
         if len(paths) > 1:
-            day.problems[rt] = f"ambiguous: {', '.join(p.name for p in paths)} (send exactly one file per type)"
+            names = ", ".join(shown(p.name) for p in paths)
+            day.problems[rt] = (f"同一记录类型有多个文件，未读取：{names}；每种类型只发送一个文件 / ambiguous: {names} "
+                                "(send exactly one file per type)")
             continue
         day.files[rt] = paths[0]
     if manifest_ok:
@@ -252,6 +255,9 @@ def discover(drop_root: Path, county_code: str, business_date: date) -> DayDrop:
 
 
 NOT_A_COUNTY = "000000"  # ledger county code for drop-root entries whose name is no county code
+# The simulator's truth files (``supervision simulate`` writes <drop>/_simulation/<date>.json): not reported as
+# unexpected when a real folder. Nothing in it (or any unexpected entry) is ever read.
+SIMULATOR_TRUTH = "_simulation"
 
 
 def unknown_submitters(drop_root: Path, known_codes: set[str] | frozenset[str]) -> dict[str, list[Unexpected]]:
@@ -264,6 +270,8 @@ def unknown_submitters(drop_root: Path, known_codes: set[str] | frozenset[str]) 
         if entry.name in known_codes:
             continue  # a registered county's own folder (links and files there are refused by discover)
         odd = oddity(entry.stat(follow_symlinks=False), want_dir=True)
+        if entry.name == SIMULATOR_TRUTH and odd is None:
+            continue
         code = entry.name if _COUNTY.fullmatch(entry.name) else NOT_A_COUNTY
         what = (odd.zh, odd.en) if odd else ("不在登记册中的县文件夹" if code != NOT_A_COUNTY else "非县代码文件夹",
                                              "a folder of no county in the registry")

@@ -547,7 +547,8 @@ def test_two_files_for_one_type_are_ambiguous(tmp_path):
     (folder / "complaints.json").write_text("[]")
     day = discover(tmp_path, COUNTY, DAY)
     assert "complaints" not in day.files
-    assert day.problems["complaints"].startswith("ambiguous: complaints.csv, complaints.json")
+    assert "ambiguous: 'complaints.csv', 'complaints.json'" in day.problems["complaints"]
+    assert day.problems["complaints"].startswith("同一记录类型有多个文件，未读取")
 
 
 def test_manifest_is_read(tmp_path):
