@@ -280,6 +280,10 @@ def test_unknown_county_folders_are_recorded_and_the_engineers_alerted(env):
     (summary,) = conn.execute("SELECT summary FROM ops.alert WHERE kind = 'drop_unexpected'").fetchall()[0:1]
     assert "'999999/'" in summary[0] and "'410199/'" in summary[0] and no_control_characters(summary[0])
     assert not [m for m in messages if m[1] in ("999999", "410199", "000000")]
+    (title, body), = conn.execute("SELECT n.title, n.body FROM ops.alert_notification n JOIN ops.alert a"
+                                  " USING (alert_id) WHERE a.kind = 'drop_unexpected'").fetchall()
+    assert title.startswith("[投递目录异常内容] unexpected entry in the drop folder: drop folder (no registered county)")
+    assert "'tmp\\x07odd'" in body and "\x07" not in body
 
 
 def test_odd_file_names_are_named_escaped_and_the_engineers_alerted(env, caplog):
