@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import stat
 import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -31,6 +30,7 @@ from supervision.registry import County
 from supervision.settings import TIMEZONE
 from supervision.sources import ROW_NUMBER, RawBatch
 from supervision.sources.filedrop import (
+    NOT_A_COUNTY,
     DayDrop,
     Oddity,
     ReadAgain,
@@ -159,7 +159,7 @@ def record_unknown_submitters(known_codes: set[str] | frozenset[str], ctx: RunCo
         return []
     out = []
     for code, entries in unknown_submitters(ctx.drop_root, known_codes).items():
-        who = f"未登记的县 {code}" if code != "000000" else "投递目录顶层"
+        who = f"未登记的县 {code}" if code != NOT_A_COUNTY else "投递目录顶层"
         out.append(_record_unexpected(code, ctx, entries, who))
     return out
 
@@ -214,11 +214,11 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
             + ". A day with nothing to report still needs a file with just the header line."))
     rel = str(path.relative_to(ctx.drop_root))
     seen = day.stats.get(rt.name)
-    now = _still_plain(path, seen)
-    if now is not None:  # swapped for a link or a pipe since discovery: refused, never opened
+    swapped = _still_plain(path, seen)
+    if swapped is not None:  # became a link or a pipe since discovery: refused, never opened
         return _record_nothing(county, rt.name, ctx, "rejected", (
-            f"{_zh_label(county)}：{shown(rel)} 是{now.zh}，未读取；请放入普通文件。 / {where}: {shown(rel)} is "
-            f"{now.en}; not read: send a plain file."))
+            f"{_zh_label(county)}：{shown(rel)} 是{swapped.zh}，未读取；请放入普通文件。 / {where}: {shown(rel)} is "
+            f"{swapped.en}; not read: send a plain file."))
     try:
         raw = read_file(path, day.encoding, overlap=not _whole)
     except UnreadableFile as e:
@@ -266,7 +266,7 @@ def _observe(ctx: RunContext, county_code: str, rel: str, sha: str, st: os.stat_
         first = observe_arrival(
             conn, county_code=county_code, business_date=ctx.business_date, rel_path=rel, sha256=sha, by="pipeline",
             file_mtime=datetime.fromtimestamp(st.st_mtime, tz=UTC) if st else None,
-            size=st.st_size if st and stat.S_ISREG(st.st_mode) else None, stat_sig=stat_signature(st) if st else None, clock=ctx.clock)
+            size=st.st_size if st else None, stat_sig=stat_signature(st) if st else None, clock=ctx.clock)
     return first.astimezone(ZoneInfo(TIMEZONE))
 
 
