@@ -92,7 +92,7 @@ def migrated_url(warehouse_url: str) -> str:
 
 @pytest.fixture
 def warehouse(migrated_url: str) -> Iterator[psycopg.Connection]:
-    """A migrated warehouse (autocommit connection); core, staging and ledger tables are emptied before and after
+    """A migrated warehouse (autocommit connection); core, staging, ledger and arrival tables are emptied before and after
     (before: pipeline-level tests that use ``warehouse_url`` directly leave their night behind)."""
     conn = psycopg.connect(migrated_url, autocommit=True)
     _empty(conn)
@@ -109,7 +109,7 @@ def _empty(conn: psycopg.Connection) -> None:
     tables = conn.execute(
         "SELECT schemaname, tablename FROM pg_tables "
         "WHERE schemaname IN ('core', 'staging') OR (schemaname, tablename) IN "
-        "(('ops', 'submission'), ('ops', 'quarantine'))").fetchall()
+        "(('ops', 'submission'), ('ops', 'quarantine'), ('ops', 'file_arrival'))").fetchall()
     if tables:
         conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
             sql.SQL(", ").join(sql.Identifier(*t) for t in tables)))

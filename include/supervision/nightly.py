@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from supervision import settings
-from supervision.pipeline import RunContext, process_county
+from supervision.pipeline import RunContext, process_county, record_unknown_submitters
 from supervision.registry import load_registry
 from supervision.warehouse.connection import connect
 from supervision.warehouse.migrate import prepare_warehouse
@@ -67,6 +67,8 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
     shards = cut_shards(codes, shard_size)
     with connect() as conn:
         applied = prepare_warehouse(conn)
+    if not counties:  # a full run also records what in the drop folder belongs to no registered county
+        record_unknown_submitters(set(reg.codes), RunContext.default(business_date, root))
     log.info("business date %s: %d counties from %s in %d shard(s); migrations applied: %s",
              business_date, len(codes), reg.path, len(shards), applied or "none")
     base = {"business_date": business_date.isoformat(), "registry": str(reg.path), "drop_root": str(root)}

@@ -13,8 +13,9 @@ import logging
 import os
 import traceback
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import psycopg
@@ -27,8 +28,23 @@ from supervision.contract import RECORD_TYPES, RecordType
 from supervision.identifiers import record_key, record_keys
 from supervision.landing import Lander, land_rejected_bytes
 from supervision.registry import County
+from supervision.settings import TIMEZONE
 from supervision.sources import ROW_NUMBER, RawBatch
-from supervision.sources.filedrop import DayDrop, ReadAgain, UnreadableFile, UnsafePath, discover, read_file
+from supervision.sources.filedrop import (
+    NOT_A_COUNTY,
+    DayDrop,
+    Oddity,
+    ReadAgain,
+    Unexpected,
+    UnreadableFile,
+    UnsafePath,
+    discover,
+    oddity,
+    read_file,
+    shown,
+    stat_signature,
+    unknown_submitters,
+)
 from supervision.validation import (
     SchemaDrift,
     check_batch,
@@ -40,6 +56,7 @@ from supervision.validation import (
 )
 from supervision.warehouse.connection import connect
 from supervision.warehouse.ledger import (
+    observe_arrival,
     record_submission,
     resolve_quarantine,
     write_quarantine,
@@ -54,7 +71,7 @@ log = logging.getLogger(__name__)
 class FileOutcome:
     county_code: str
     record_type: str
-    status: str  # loaded | loaded_with_quarantine | rejected | missing | late | failed
+    status: str  # loaded | loaded_with_quarantine | rejected | missing | late | failed | unexpected
     rows_received: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -77,6 +94,9 @@ class RunContext:
     # record ids seen this night per (county, record type), valid or not: cross-record checks accept them.
     # Kept as sorted 64-bit fingerprints (validation.fingerprints): 8 bytes an id, whatever the file's size.
     night_ids: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)
+    # When this run observes files (arrival time, ops.file_arrival): None = the warehouse server's clock. Only
+    # replays and tests pass one, and it can only make an observation earlier than the server's now().
+    clock: datetime | None = None
 
     @classmethod
     def default(cls, business_date: date, drop_root: Path | None = None, run_id: str | None = None,
@@ -95,6 +115,8 @@ def process_county(county: County, ctx: RunContext) -> list[FileOutcome]:
         day = discover(ctx.drop_root, county.code, ctx.business_date)
     except UnsafePath as e:
         return [_record_nothing(county, rt, ctx, "failed", str(e)) for rt in RECORD_TYPES]
+    if day.unexpected:  # links, pipes, odd names, stray files: in the ledger, and the engineers are alerted
+        outcomes.append(_record_unexpected(county.code, ctx, day.unexpected, _zh_label(county)))
     for rt in RECORD_TYPES.values():
         try:
             outcomes.append(process_file(county, rt, day, ctx))
@@ -107,8 +129,48 @@ def process_county(county: County, ctx: RunContext) -> list[FileOutcome]:
     return outcomes
 
 
+UNEXPECTED = "*"  # record_type of 'unexpected' ledger rows: the whole county folder of the day
+
+
+def _record_unexpected(county_code: str, ctx: RunContext, entries: list[Unexpected], who: str) -> FileOutcome:
+    """One 'unexpected' ledger row for a county folder and business date, naming every entry (escaped) that is
+    no contract file or was not read; nothing of them was read, so nothing is received."""
+    listed = "；".join(f"{u.path}（{u.zh}）" for u in entries)
+    listed_en = "; ".join(f"{u.path} ({u.en})" for u in entries)
+    reason = (f"{who}：投递目录中有非约定内容，未读取：{listed}。请删除，或按约定放入普通文件 "
+              f"<县代码>/<日期>/<记录类型>.<csv|json|xlsx|parquet> 与 manifest.json（不得使用链接、管道或其他特殊文件）；"
+              f"已告知数据工程值班。 / The drop folder holds entries that are no contract file and were not read: "
+              f"{listed_en}. Remove them or send plain files named as the contract says; the engineers are alerted.")
+    log.warning("drop folder: %s %s: unexpected entries, not read: %s", county_code, ctx.business_date, listed_en)
+    with connect(ctx.warehouse_url) as conn:
+        sid = record_submission(
+            conn, county_code=county_code, record_type=UNEXPECTED, business_date=ctx.business_date,
+            source_kind="file_drop", source_file=None, file_sha256=None, file_format=None, encoding=None,
+            received_at=None, manifest_rows=None, manifest_status=None, rows_received=0, rows_loaded=0,
+            rows_quarantined=0, status="unexpected", reason=reason, lake_path=None, validation_ref=None,
+            run_id=ctx.run_id)
+    return FileOutcome(county_code, UNEXPECTED, "unexpected", reason=reason, submission_id=sid)
+
+
+def record_unknown_submitters(known_codes: set[str] | frozenset[str], ctx: RunContext) -> list[FileOutcome]:
+    """Folders (and anything else) at the top of the drop folder that belong to no registered county: one
+    'unexpected' ledger row each (by its six-digit name, else under filedrop.NOT_A_COUNTY); nothing in them is
+    read. Called once per full nightly run."""
+    if not ctx.drop_root.is_dir():
+        return []
+    out = []
+    for code, entries in unknown_submitters(ctx.drop_root, known_codes).items():
+        who = f"未登记的县 {code}" if code != NOT_A_COUNTY else "投递目录顶层"
+        out.append(_record_unexpected(code, ctx, entries, who))
+    return out
+
+
 def _label(county: County) -> str:
     return f"county {county.code} {county.name} ({county.city_name})"
+
+
+def _zh_label(county: County) -> str:
+    return f"{county.name}（{county.code}，{county.city_name}）"
 
 
 def _record_nothing(county: County, record_type: str, ctx: RunContext, status: str, reason: str,
@@ -127,25 +189,43 @@ def _record_nothing(county: County, record_type: str, ctx: RunContext, status: s
 
 def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, _whole: bool = False) -> FileOutcome:
     where = _label(county)
+    if day.refused:  # the county or day folder is a link (or no folder): nothing behind it is read
+        return _record_nothing(county, rt.name, ctx, "rejected", (
+            f"{_zh_label(county)}：{day.refused}。请把当日文件作为普通文件直接放入本县自己的文件夹 "
+            f"{county.code}/{ctx.business_date}/，然后重新运行该日期。 / {where}: {rt.name} not read: "
+            f"{day.refused_en}. Send the day's files as plain files in the county's own folder, then re-run the date."))
     if not day.exists:
         return _record_nothing(county, rt.name, ctx, "late", (
             f"{where}: nothing received for {ctx.business_date} (folder {county.code}/{ctx.business_date} absent; "
             f"deadline {county.deadline_at(ctx.business_date):%Y-%m-%d %H:%M} Asia/Shanghai). "
             "Ask the county to drop its files, then re-run the date."))
     if rt.name in day.problems:
-        return _record_nothing(county, rt.name, ctx, "rejected", f"{where}: {rt.name}: {day.problems[rt.name]}")
+        return _record_nothing(county, rt.name, ctx, "rejected",
+                               f"{_zh_label(county)}：{rt.name}：{day.problems[rt.name]} / {where}")
     path = day.files.get(rt.name)
     if path is None:
         listed = day.manifest is not None and rt.name in day.manifest
+        near = day.near_misses(rt.name)
         return _record_nothing(county, rt.name, ctx, "missing", (
-            f"{where}: no {rt.name} file for {ctx.business_date}"
+            (f"{_zh_label(county)}：{rt.name} 文件名不符合约定，未读取：{'、'.join(near)}；请改名为 "
+             f"{rt.name}.<csv|json|xlsx|parquet> 后重新发送。 / " if near else "")
+            + f"{where}: no {rt.name} file for {ctx.business_date}"
             + (" although the manifest lists one" if listed else "")
+            + (f" (not read, the name is not {rt.name}.<format>: {', '.join(near)})" if near else "")
             + ". A day with nothing to report still needs a file with just the header line."))
     rel = str(path.relative_to(ctx.drop_root))
+    seen = day.stats.get(rt.name)
+    swapped = _still_plain(path, seen)
+    if swapped is not None:  # became a link or a pipe since discovery: refused, never opened
+        return _record_nothing(county, rt.name, ctx, "rejected", (
+            f"{_zh_label(county)}：{shown(rel)} 是{swapped.zh}，未读取；请放入普通文件。 / {where}: {shown(rel)} is "
+            f"{swapped.en}; not read: send a plain file."))
     try:
         raw = read_file(path, day.encoding, overlap=not _whole)
     except UnreadableFile as e:
         return _reject_unreadable(county, rt, day, ctx, path, rel, str(e))
+    raw.file_mtime = datetime.fromtimestamp(seen.st_mtime, tz=UTC) if seen else None
+    raw.received_at = _observe(ctx, county.code, rel, raw.sha256, seen)
     manifest_status, manifest_rows, manifest_problem = _check_manifest(day, rt.name, raw)
     notes = []
     if manifest_status == "no_manifest":
@@ -165,6 +245,30 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
         if key in ctx.night_ids:
             del ctx.night_ids[key][ids_before:]
         return process_file(county, rt, day, ctx, _whole=True)
+
+
+def _still_plain(path: Path, seen: os.stat_result | None) -> Oddity | None:
+    """None if ``path`` is still the plain file discovery found (same device and inode), else why it is not."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and (odd := oddity(st)) is not None:
+        return odd
+    if st is None or seen is None or (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
+        return Oddity("读取前被替换或删除的文件", "replaced or removed before it was read")
+    return None
+
+
+def _observe(ctx: RunContext, county_code: str, rel: str, sha: str, st: os.stat_result | None) -> datetime:
+    """When these bytes were first seen in the county's day folder: this run, or an earlier scan (nightly run or
+    alert monitor). Its own transaction: the sighting stays even if loading the file fails."""
+    with connect(ctx.warehouse_url) as conn:
+        first = observe_arrival(
+            conn, county_code=county_code, business_date=ctx.business_date, rel_path=rel, sha256=sha, by="pipeline",
+            file_mtime=datetime.fromtimestamp(st.st_mtime, tz=UTC) if st else None,
+            size=st.st_size if st else None, stat_sig=stat_signature(st) if st else None, clock=ctx.clock)
+    return first.astimezone(ZoneInfo(TIMEZONE))
 
 
 def batch_rows() -> int:
@@ -201,7 +305,8 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
     lander = Lander(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
     base = dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                 source_kind=source_kind, source_file=rel, file_sha256=raw.sha256, file_format=raw.format,
-                encoding=raw.encoding, received_at=raw.received_at, manifest_rows=manifest_rows,
+                encoding=raw.encoding, received_at=raw.received_at, file_mtime=raw.file_mtime,
+                manifest_rows=manifest_rows,
                 manifest_status=manifest_status, rows_received=raw.rows, lake_path=str(lander.target), run_id=ctx.run_id)
     try:
         if batch_problem:
@@ -375,6 +480,8 @@ def _check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
 
 def _reject_unreadable(county, rt, day, ctx, path, rel, error) -> FileOutcome:
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    seen = day.stats.get(rt.name)
+    received_at = _observe(ctx, county.code, rel, sha, seen)  # an unreadable file arrived all the same
     kept = land_rejected_bytes(ctx.lake_root, path, sha, rt.name, ctx.business_date, county.code)
     reason = (f"{_label(county)}: file {rel} rejected: unreadable as {path.suffix.lstrip('.')}: {error}. "
               f"The bytes received are kept at {kept}. Re-send a valid file.")
@@ -383,9 +490,10 @@ def _reject_unreadable(county, rt, day, ctx, path, rel, error) -> FileOutcome:
         sid = record_submission(
             conn, county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
             source_kind="file_drop", source_file=rel, file_sha256=sha, file_format=path.suffix.lstrip("."),
-            encoding=day.encoding, received_at=None, manifest_rows=entry.rows if entry else None,
+            encoding=day.encoding, received_at=received_at, manifest_rows=entry.rows if entry else None,
             manifest_status=None, rows_received=0, rows_loaded=0, rows_quarantined=0, status="rejected",
-            reason=reason, lake_path=str(kept), validation_ref=None, run_id=ctx.run_id)
+            reason=reason, lake_path=str(kept), validation_ref=None, run_id=ctx.run_id,
+            file_mtime=datetime.fromtimestamp(seen.st_mtime, tz=UTC) if seen else None)
         write_quarantine(conn, sid, [dict(
             county_code=county.code, record_type=rt.name, business_date=ctx.business_date, source_file=rel,
             row_number=None, record_id=None, raw_row={"kept_at": str(kept), "error": error},

@@ -24,7 +24,10 @@ from supervision.landing import read_landed
 from supervision.warehouse.connection import connect
 
 STATUS_LABELS = {"loaded": "ok", "loaded_with_quarantine": "ok+q", "rejected": "REJECTED", "missing": "missing",
-                 "late": "late", "failed": "FAILED", "source_error": "SRC-ERR", None: "-"}
+                 "late": "late", "failed": "FAILED", "source_error": "SRC-ERR", "unexpected": "UNEXP", None: "-"}
+# 'unexpected' rows (record type '*': drop-folder entries that are no contract file, nothing read from them) are
+# shown and counted, never a reconciliation problem: they carry no rows, and an unknown county owes no types.
+UNEXPECTED = "unexpected"
 
 
 @dataclass
@@ -41,13 +44,14 @@ class Report:
     def totals(self) -> dict:
         lg = self.ledger
         count = lambda s: int((lg.status == s).sum()) if len(lg) else 0  # noqa: E731
-        return {"business_date": self.business_date.isoformat(), "counties": int(lg.county_code.nunique()) if len(lg) else 0,
-                "files": len(lg), "rows_received": int(lg.rows_received.sum()) if len(lg) else 0,
+        files = lg[lg.status != UNEXPECTED] if len(lg) else lg
+        return {"business_date": self.business_date.isoformat(),
+                "counties": int(files.county_code.nunique()) if len(files) else 0, "files": len(files), "rows_received": int(lg.rows_received.sum()) if len(lg) else 0,
                 "rows_loaded": int(lg.rows_loaded.sum()) if len(lg) else 0,
                 "rows_quarantined": int(lg.rows_quarantined.sum()) if len(lg) else 0,
                 "loaded": count("loaded") + count("loaded_with_quarantine"), "late": count("late"),
                 "missing": count("missing"), "rejected": count("rejected"), "source_error": count("source_error"),
-                "failed": count("failed"),
+                "failed": count("failed"), "unexpected": count(UNEXPECTED),
                 "reconciled": self.ok, "problems": len(self.problems)}
 
 
@@ -56,13 +60,15 @@ def reconcile(business_date: date, counties: list[str] | None = None, url: str |
         ledger = pd.DataFrame(conn.execute(
             "SELECT submission_id, county_code, record_type, status, rows_received, rows_loaded, rows_quarantined,"
             " source_file, lake_path, reason FROM ops.submission_current WHERE business_date = %s"
-            " AND (%s::text[] IS NULL OR county_code = ANY(%s::text[])) ORDER BY county_code, record_type",
-            (business_date, counties, counties)).fetchall(),
+            " AND (%s::text[] IS NULL OR county_code = ANY(%s::text[]) OR status = %s)"
+            " ORDER BY county_code, record_type",
+            (business_date, counties, counties, UNEXPECTED)).fetchall(),
             columns=["submission_id", "county_code", "record_type", "status", "rows_received", "rows_loaded",
                      "rows_quarantined", "source_file", "lake_path", "reason"])
         report = Report(business_date, ledger)
         have = set(zip(ledger.county_code, ledger.record_type, strict=True))
-        for code in counties or sorted(ledger.county_code.unique()):
+        owing = ledger.county_code[ledger.status != UNEXPECTED].unique()  # counties with a contract file row
+        for code in counties or sorted(owing):
             for rt in RECORD_TYPES:
                 if (code, rt) not in have:
                     report.problems.append(f"{code} {rt}: no ledger entry for {business_date} (never processed)")
@@ -75,10 +81,10 @@ def reconcile(business_date: date, counties: list[str] | None = None, url: str |
         q = dict(conn.execute("SELECT submission_id, count(*) FROM ops.quarantine WHERE submission_id = ANY(%s)"
                               " GROUP BY submission_id", (ledger.submission_id.tolist(),)).fetchall())
         for r in ledger.itertuples():
-            # A rejected file with no readable rows (unreadable, or empty and rejected) has one whole-file entry;
-            # a refused path (no source_file: NaN in pandas 3's str columns, which is truthy) has none.
-            named = isinstance(r.source_file, str) and r.source_file != ""
-            expected = 1 if (r.status == "rejected" and r.rows_quarantined == 0 and named) else r.rows_quarantined
+            # A rejected file with no readable rows (unreadable, or empty and rejected) has one whole-file entry.
+            # (A file refused unread, e.g. a link or a pipe, has no source file and no entry: NaN is not a file.)
+            has_file = isinstance(r.source_file, str) and bool(r.source_file)
+            expected = 1 if (r.status == "rejected" and r.rows_quarantined == 0 and has_file) else r.rows_quarantined
             if q.get(r.submission_id, 0) != expected:
                 report.problems.append(f"{r.county_code} {r.record_type} {r.source_file}: {q.get(r.submission_id, 0)} "
                                        f"quarantine rows, the ledger expects {expected}")
@@ -145,8 +151,10 @@ def render_report(report: Report) -> str:
     t = report.totals
     lines.append(f"Total: {t['counties']} counties, {t['files']} files; rows received {t['rows_received']}, loaded "
                  f"{t['rows_loaded']}, quarantined {t['rows_quarantined']}; files late {t['late']}, missing "
-                 f"{t['missing']}, rejected {t['rejected']}, source errors {t['source_error']}, failed {t['failed']}")
-    notes = lg[lg.status.isin(["rejected", "missing", "late", "source_error", "failed"]) | lg.reason.notna()]
+                 f"{t['missing']}, rejected {t['rejected']}, source errors {t['source_error']}, failed {t['failed']}"
+                 + (f"; unexpected drop-folder entries (engineers alerted) in {t['unexpected']} folder(s)"
+                    if t["unexpected"] else ""))
+    notes = lg[lg.status.isin(["rejected", "missing", "late", "source_error", "failed", UNEXPECTED]) | lg.reason.notna()]
     if len(notes):
         lines.append("Findings:")
         lines += [f"  - {reason}" for reason in dict.fromkeys(r.reason for r in notes.itertuples() if r.reason)]

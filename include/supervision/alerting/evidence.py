@@ -5,7 +5,10 @@ A handful of set-based queries per monitor run (not per county), all parameteriz
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import stat
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,8 +23,9 @@ from supervision.alerting.settings import AlertSettings
 from supervision.contract import RECORD_TYPES
 from supervision.registry import County
 from supervision.settings import TIMEZONE
-from supervision.sources.filedrop import FORMATS, UnsafePath, day_folder
+from supervision.sources.filedrop import FORMATS, oddity, stat_signature
 from supervision.warehouse.ddl import history_table
+from supervision.warehouse.ledger import observe_arrival
 
 log = logging.getLogger(__name__)
 TZ = ZoneInfo(TIMEZONE)
@@ -33,6 +37,13 @@ SELECT s.submission_id, s.county_code, s.record_type, s.business_date, s.status,
        s.rows_quarantined, s.reason, s.validation_ref
 FROM ops.submission s
 WHERE s.county_code = ANY(%(codes)s) AND s.business_date = ANY(%(dates)s)"""
+# Drop-root entries of no registered county ('unexpected' rows under a code not in the registry).
+_STRAYS = _ATTEMPTS.replace("s.county_code = ANY(%(codes)s)", "NOT (s.county_code = ANY(%(codes)s))") + """
+  AND s.status = 'unexpected' AND s.superseded_by IS NULL"""
+# What earlier scans saw: the monitor re-hashes only files whose stat signature it has not seen.
+_SEEN = """
+SELECT county_code, business_date, rel_path, sha256, stat_sig, first_seen_at FROM ops.file_arrival
+WHERE county_code = ANY(%(codes)s) AND business_date = ANY(%(dates)s)"""
 
 # Per quarantined submission: rows that break a row rule, and rows per rule (whole-file rules included).
 _QUARANTINE = """
@@ -104,8 +115,10 @@ def gather(conn: psycopg.Connection, counties: list[County], settings: AlertSett
         for county, d in conn.execute(query, {"codes": codes, "rt": rt, "lo": lo, "hi": today}):
             changes[(county, rt)][d] = 1
     ev.changes = dict(changes)
+    if full_registry:
+        ev.strays = [Attempt(*r) for r in conn.execute(_STRAYS, {"codes": codes, "dates": dates})]
     if drop_root is not None:
-        ev.probes = probe_drop_folder(drop_root, [c for c in counties if c.transport == "file_drop"], dates)
+        ev.probes = probe_drop_folder(drop_root, [c for c in counties if c.transport == "file_drop"], dates, conn, now)
     return ev
 
 
@@ -128,31 +141,81 @@ def _attempts(conn: psycopg.Connection, codes: list[str], dates: list[date]) -> 
     return dict(out)
 
 
-def probe_drop_folder(drop_root: Path, counties: list[County], dates: list[date]) -> dict[tuple[str, date], DropProbe]:
-    """For each file-drop county and date: does the day folder exist, and which record-type files are in it."""
+def probe_drop_folder(drop_root: Path, counties: list[County], dates: list[date], conn: psycopg.Connection,
+                      now: datetime) -> dict[tuple[str, date], DropProbe]:
+    """For each file-drop county and date: does the day folder exist, and which record-type files are in it, each
+    with when a scan first saw its bytes there (this scan records the first sighting of what it sees anew).
+
+    Nothing is trusted: folders and files are looked at with ``lstat``; a link, a pipe or any other special file
+    is not a submission (never followed or opened); the modification time is not the arrival time."""
     root = Path(drop_root)
     if not root.is_dir():
         log.warning("drop folder %s does not exist: lateness of file-drop counties is judged from the ledger only",
                     root)
         return {}
+    seen: dict[tuple[str, date, str], dict[str, str]] = defaultdict(dict)  # (county, date, path) -> sig -> sha
+    first: dict[tuple[str, date, str], datetime] = {}  # (county, date, sha) -> first seen (any path)
+    for code, d, rel, sha, sig, at in conn.execute(_SEEN, {"codes": [c.code for c in counties], "dates": dates}):
+        if sig:
+            seen[(code, d, rel)][sig] = sha
+        first[(code, d, sha)] = min(first.get((code, d, sha), at), at)
     out = {}
     for county in counties:
-        if not (root / county.code).is_dir():
+        if not _real_dir(root / county.code):
             out.update({(county.code, d): DropProbe(False) for d in dates})
             continue
         for d in dates:
-            try:
-                folder = day_folder(root, county.code, d)
-            except UnsafePath:
-                continue
-            if not folder.is_dir():
+            folder = root / county.code / d.isoformat()
+            if not _real_dir(folder):
                 out[(county.code, d)] = DropProbe(False)
                 continue
-            files = {}
-            for entry in folder.iterdir():
+            files: dict[str, datetime] = {}
+            with os.scandir(folder) as it:
+                entries = list(it)
+            for entry in entries:
                 stem, _, ext = entry.name.partition(".")
-                if stem in RECORD_TYPES and ext.lower() in FORMATS and entry.is_file():
-                    ts = datetime.fromtimestamp(entry.stat().st_mtime, tz=TZ)
-                    files[stem] = min(files.get(stem, ts), ts)
+                if stem not in RECORD_TYPES or ext.lower() not in FORMATS:
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if oddity(st) is not None:
+                    continue  # a link, a pipe, a hard link: not a submission (the nightly run says why)
+                rel = f"{county.code}/{d.isoformat()}/{entry.name}"
+                sig = stat_signature(st)
+                sha = seen.get((county.code, d, rel), {}).get(sig)
+                if sha is None or (county.code, d, sha) not in first:
+                    sha = _sha256(Path(entry.path), st)
+                    if sha is None:
+                        continue  # replaced while looking: the next scan sees what is there
+                    first[(county.code, d, sha)] = observe_arrival(
+                        conn, county_code=county.code, business_date=d, rel_path=rel, sha256=sha, by="monitor",
+                        file_mtime=datetime.fromtimestamp(st.st_mtime, tz=TZ), size=st.st_size, stat_sig=sig,
+                        clock=now)
+                ts = first[(county.code, d, sha)].astimezone(TZ)
+                files[stem] = min(files.get(stem, ts), ts)
             out[(county.code, d)] = DropProbe(True, files)
     return out
+
+
+def _real_dir(path: Path) -> bool:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return oddity(st, want_dir=True) is None
+
+
+def _sha256(path: Path, st: os.stat_result) -> str | None:
+    """The file's sha256, opened without following links and without blocking (a pipe swapped in is refused),
+    only if it is still the file ``st`` describes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return None
+        digest = hashlib.sha256()
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()

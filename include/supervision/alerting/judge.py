@@ -5,8 +5,9 @@ Pure functions: no database, no clock, no files; ``evidence.py`` gathers the inp
 findings into alerts. Every rule is documented in docs/alerting.md ("How each alert kind is judged").
 
 Received means: the ledger holds a file for it, or (file-drop counties) the drop folder holds one now.
-Arrival time: the file's modification time as the pipeline recorded it (``received_at``), else when the
-pipeline first processed it, else the file's modification time in the drop folder; the earliest wins.
+Arrival time: when the pipeline first saw the file (``received_at``: the nightly run's or the monitor's scan,
+ops.file_arrival), else when the pipeline first processed it, else when the monitor's scan first saw it in the
+drop folder; the earliest wins. The file's modification time is set by the county and never used.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ PULL_REJECTED_FIX = ("fix what the county system ({transport}) returns for this 
 READER_LEDGER_ROW = "SELECT * FROM ops.submission WHERE submission_id = {};"
 READER_QUARANTINE = ("SELECT row_number, record_id, failed_rules, messages FROM ops.quarantine "
                      "WHERE submission_id = {} ORDER BY row_number;")
+UNEXPECTED = "unexpected"
+UNEXPECTED_FIX = ("look at the entries (who put them there, and why): remove them, or have the county send plain files "
+                  "named <record_type>.<csv|json|xlsx|parquet> and manifest.json in its own folder; a county that "
+                  "should report is added to the registry. Links, pipes and odd names are never read.")
+READER_UNEXPECTED = ("SELECT county_code, reason FROM ops.submission_current "
+                     "WHERE status = 'unexpected' AND business_date = '{}';")
 READER_LEDGER_DAY = ("SELECT record_type, status, reason FROM ops.submission_current "
                      "WHERE county_code = '{}' AND business_date = '{}';")
 
@@ -78,7 +85,7 @@ class DropProbe:
     """What a file-drop county's folder for one business date holds right now."""
 
     folder_exists: bool
-    files: dict[str, datetime] = field(default_factory=dict)  # record type -> modification time
+    files: dict[str, datetime] = field(default_factory=dict)  # record type -> first seen by a scan
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,8 @@ class Evidence:
     volumes: dict[tuple[str, str], dict[date, int]] = field(default_factory=dict)  # rows received, loaded files
     changes: dict[tuple[str, str], dict[date, int]] = field(default_factory=dict)  # new versions in core history
     full_registry: bool = True  # judged every county of the registry (pipeline_late needs that)
+    # current 'unexpected' ledger rows of drop-root entries that are no registered county (full registry only)
+    strays: list[Attempt] = field(default_factory=list)
     lookback: timedelta = timedelta(days=3)  # per-date alerts for dates whose deadline is at most this old
 
     def alertable(self, business_date: date, due: datetime) -> bool:
@@ -281,6 +290,7 @@ def judge(counties: list[County], settings: AlertSettings, ev: Evidence) -> Judg
             findings += _stale(county, settings, ev, last_judged)
     if ev.full_registry:
         findings += _pipeline_late(counties, settings, ev)
+        findings += _strays(settings, ev)
     return Judgement(findings, verdicts, [c.code for c in counties], ev)
 
 
@@ -333,6 +343,12 @@ def _day_findings(day: _Day, settings: AlertSettings, ev: Evidence) -> list[Find
     out: list[Finding] = []
     folder = f"{c.code}/{d.isoformat()}/"
     pull = c.transport != "file_drop"
+    for a in day.attempts:
+        if a.current and a.status == UNEXPECTED:  # the ledger reason names every entry (escaped)
+            out.append(Finding(
+                "drop_unexpected", c.code, COUNTY_WIDE, d, f"submission {a.submission_id}",
+                f"the drop folder {folder} holds entries that are no contract file (not read): {a.reason}",
+                UNEXPECTED_FIX, _where(a), a.submission_id))
     if not day.exempt and now >= day.due and day.looked and not day.received_any:
         ext = f" (extended: {day.extension.describe()})" if day.extension else ""
         errors = [a for a in day.attempts if a.current and a.status == "source_error"]
@@ -492,8 +508,9 @@ def _pipeline_late(counties: list[County], settings: AlertSettings, ev: Evidence
         due = pipeline_due(d, settings)
         if d < ev.system_start or ev.now < due or not ev.alertable(d, due):
             continue
+        # a county is recorded when every record type is ('unexpected' rows of type '*' do not count)
         unrecorded = [c.code for c in counties
-                      if {a.record_type for a in ev.attempts.get((c.code, d), [])} < set(RECORD_TYPES)]
+                      if not set(RECORD_TYPES) <= {a.record_type for a in ev.attempts.get((c.code, d), [])}]
         if unrecorded:
             shown = ", ".join(unrecorded[:30]) + (f" ... ({len(unrecorded)} in all)" if len(unrecorded) > 30 else "")
             out.append(Finding(
@@ -503,6 +520,26 @@ def _pipeline_late(counties: list[County], settings: AlertSettings, ev: Evidence
                 (f"look at supervision_nightly in Airflow (did it run? is a task failed or stuck?), then re-run: "
                  f"supervision run --date {d}"),
                 {"unrecorded": unrecorded, "pipeline_deadline": due.isoformat()}))
+    return out
+
+
+def _strays(settings: AlertSettings, ev: Evidence) -> list[Finding]:
+    """Drop-root entries of no registered county (unknown county folders, other names): one engineers' alert per
+    business date, naming every entry (escaped names, from the ledger)."""
+    by_date: dict[date, list[Attempt]] = {}
+    for a in ev.strays:
+        by_date.setdefault(a.business_date, []).append(a)
+    out = []
+    for d, rows in sorted(by_date.items()):
+        if not ev.alertable(d, pipeline_due(d, settings)):
+            continue
+        rows.sort(key=lambda a: a.county_code)
+        out.append(Finding(
+            "drop_unexpected", None, COUNTY_WIDE, d, "submissions " + ",".join(str(a.submission_id) for a in rows),
+            (f"the drop folder holds entries of no county in the registry (not read) for business date {d}: "
+             + " | ".join(a.reason or a.county_code for a in rows))[:4000],
+            UNEXPECTED_FIX, {"ledger_query": READER_UNEXPECTED.format(d),
+                             "counties": [a.county_code for a in rows]}))
     return out
 
 

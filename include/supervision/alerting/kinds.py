@@ -27,5 +27,7 @@ KINDS = {k.name: k for k in (
     Kind("chronic_late", "多次逾期", "chronic lateness", ongoing=True, start_level=1),
     Kind("pipeline_late", "夜间任务未按时完成", "nightly pipeline not finished", audience="engineers"),
     Kind("pipeline_failed", "夜间任务出错", "pipeline error on a county file", audience="engineers"),
+    # links, pipes, odd file names, folders of counties not in the registry: nothing of it was read
+    Kind("drop_unexpected", "投递目录异常内容", "unexpected entry in the drop folder", audience="engineers"),
 )}
 LEVELS = ("county", "city", "province")

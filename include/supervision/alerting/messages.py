@@ -28,6 +28,8 @@ CLOSES = {
     "chronic_late": "when the county is late on fewer days of the window than the threshold.",
     "pipeline_late": "when the nightly run has recorded every county.",
     "pipeline_failed": "when a re-run records the file without a pipeline error.",
+    "drop_unexpected": "by an engineer (supervision alerts resolve) once the entries are removed or the county is "
+                       "added to the registry.",
 }
 ESCALATION = {
     "city": "escalated to the city supervisor (市级): still unresolved {age} after it was raised",
@@ -54,7 +56,8 @@ def _age(delta) -> str:
 def alert_title(alert: dict, county: County | None, audience: str) -> str:
     k = KINDS[alert["kind"]]
     what = "" if alert["record_type"] == COUNTY_WIDE else f" {alert['record_type']}"
-    who = county.code + " " + county.name if county else "nightly pipeline"
+    who = (county.code + " " + county.name if county else
+           "drop folder (no registered county)" if alert["kind"] == "drop_unexpected" else "nightly pipeline")
     prefix = "[升级 escalated] " if audience in ("city", "province") and k.start_level < LEVELS.index(audience) else ""
     return f"{prefix}[{k.zh}] {k.label}: {who}{what}, business date {alert['business_date']}"
 
@@ -63,7 +66,8 @@ def alert_body(alert: dict, county: County | None, audience: str, now: datetime,
     k = KINDS[alert["kind"]]
     details = alert.get("details") or {}
     lines = [
-        f"County: {county_label(county, alert['county_code'])}",
+        f"County: {county_label(county, alert['county_code'])}" if county or alert["kind"] != "drop_unexpected"
+        else "County: none in the registry (entries at the top of the drop folder)",
         f"Business date: {alert['business_date']}"
         + (f" (record type {alert['record_type']})" if alert["record_type"] != COUNTY_WIDE else ""),
         f"What is wrong: {alert['summary']}",

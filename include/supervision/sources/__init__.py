@@ -40,6 +40,8 @@ class RawBatch:
     """What one county sent for one record type: all values as strings (null = empty) plus ``_row_number``
     (1-based data row, header excluded)."""
 
+    file_mtime: datetime | None = None  # files: the modification time the county's system set (information only)
+
     def __init__(self, format: str, encoding: str | None, sha256: str, received_at: datetime,  # noqa: A002
                  frame: pd.DataFrame | None = None, path: Path | None = None, *, table: pa.Table | None = None,
                  stream: Stream | None = None):

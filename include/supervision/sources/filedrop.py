@@ -16,6 +16,8 @@ import io
 import json
 import os
 import re
+import stat
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,11 +45,78 @@ from supervision.sources import (  # noqa: F401 - RawFile kept for callers
 FORMATS = ("csv", "json", "xlsx", "parquet")
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
              "gb18030": "gb18030"}
-_COUNTY = re.compile(r"^\d{6}$")
+_COUNTY = re.compile(r"[0-9]{6}")  # fullmatch only: \d takes any script's digits, "$" a final newline
 
 
 class UnsafePath(ValueError):
-    """A county-supplied name would leave the drop folder."""
+    """A county-supplied name would leave the drop folder, or a path component is a link."""
+
+
+def shown(name: str) -> str:
+    """A name from the drop folder as a message may print it: quoted, with control and format characters
+    (newlines, terminal escapes, bidi overrides) and bytes that are not UTF-8 escaped; Chinese and shell
+    punctuation kept as they are (the quotes show where the name ends)."""
+    text = name.replace("\\", "\\\\").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    out = []
+    for ch in text:
+        if unicodedata.category(ch)[0] == "C":
+            n = ord(ch)
+            out.append(f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}")
+        else:
+            out.append(ch)
+    return "'" + "".join(out).replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True)
+class Oddity:
+    """Why an entry of the drop folder is not read: it is no plain file (or folder) of its own."""
+
+    zh: str
+    en: str
+
+
+def oddity(st: os.stat_result, want_dir: bool = False) -> Oddity | None:
+    """None for what may be read (a regular file with one name, or a real folder when ``want_dir``)."""
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        return Oddity("符号链接", "a symbolic link")
+    if stat.S_ISDIR(mode):
+        return None if want_dir else Oddity("文件夹", "a folder")
+    if want_dir:
+        return Oddity("文件（应为文件夹）", "a file where a folder belongs")
+    if stat.S_ISFIFO(mode):
+        return Oddity("命名管道（FIFO）", "a named pipe (FIFO)")
+    if stat.S_ISSOCK(mode):
+        return Oddity("套接字（socket）", "a socket")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return Oddity("设备文件", "a device file")
+    if not stat.S_ISREG(mode):
+        return Oddity("特殊文件", "not a regular file")
+    if st.st_nlink > 1:  # the same bytes under another path (e.g. another county's folder)
+        return Oddity("硬链接（内容与其他路径共用）", "a hard link (its bytes are shared with another path)")
+    return None
+
+
+def stat_signature(st: os.stat_result) -> str:
+    """Same file, same bytes (as far as a scan can tell without hashing): device, inode, size, mtime and ctime.
+    The county can set the mtime but not the ctime, which every write changes."""
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class Unexpected:
+    """Something in the drop folder that is no contract file: recorded in the ledger, told to the engineers."""
+
+    path: str  # relative to the drop root, escaped (:func:`shown`)
+    zh: str
+    en: str
 
 
 class ReadAgain(Exception):
@@ -77,59 +146,138 @@ class DayDrop:
     files: dict[str, Path] = field(default_factory=dict)  # record_type -> file
     problems: dict[str, str] = field(default_factory=dict)  # record_type -> why it cannot be used
     ignored: list[str] = field(default_factory=list)  # names in the folder that are no contract file
+    refused: str | None = None  # why nothing of the day is read (the county or day folder is a link, ...)
+    refused_en: str | None = None  # the same in English
+    unexpected: list[Unexpected] = field(default_factory=list)  # entries that are no contract file, or not read
+    stats: dict[str, os.stat_result] = field(default_factory=dict)  # record_type -> lstat when discovered
 
     @property
     def exists(self) -> bool:
-        return self.folder.is_dir()
+        st = _lstat(self.folder)
+        return self.refused is None and st is not None and stat.S_ISDIR(st.st_mode)
+
+    def near_misses(self, record_type: str) -> list[str]:
+        """Unexpected names that start like this record type's file (a mistyped or mangled name), escaped."""
+        prefix = f"{self.county_code}/{self.business_date.isoformat()}/"
+        return [u.path for u in self.unexpected if u.path.startswith("'" + prefix + record_type)]
 
 
 def _inside(root: Path, candidate: Path) -> Path:
-    resolved = candidate.resolve()
-    if not resolved.is_relative_to(root.resolve()):
-        raise UnsafePath(f"{candidate} resolves to {resolved}, outside the drop folder {root}")
-    return resolved
+    """``candidate`` if it lies below ``root`` through real folders only: no ``..``, and no component below the
+    root is a symbolic link (a link's target is never read, wherever it points)."""
+    try:
+        rel = candidate.relative_to(root)
+    except ValueError:
+        raise UnsafePath(f"{candidate} is not below the drop folder {root}") from None
+    here = root
+    for part in rel.parts:
+        if part in ("..", "."):
+            raise UnsafePath(f"{shown(str(rel))} leaves the drop folder {root}")
+        here = here / part
+        st = _lstat(here)
+        if st is None:
+            break  # what does not exist cannot lead anywhere
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafePath(f"{shown(str(here.relative_to(root)))} is a symbolic link; links are not followed")
+    return candidate
 
 
 def day_folder(drop_root: Path, county_code: str, business_date: date) -> Path:
-    if not _COUNTY.match(county_code):
+    if not _COUNTY.fullmatch(county_code):
         raise UnsafePath(f"county code {county_code!r} is not six digits")
     return _inside(drop_root, drop_root / county_code / business_date.isoformat())
 
 
+def _contract_type(name: str) -> str | None:
+    stem, _, ext = name.partition(".")
+    return stem if stem in RECORD_TYPES and ext.lower() in FORMATS else None
+
+
 def discover(drop_root: Path, county_code: str, business_date: date) -> DayDrop:
-    """What the county dropped for the day: manifest, one file per record type, and what is wrong with them."""
-    folder = day_folder(drop_root, county_code, business_date)
+    """What the county dropped for the day: manifest, one file per record type, and what is wrong with them.
+
+    Nothing in the folder is trusted: the county folder, the day folder, each file and the manifest are looked at
+    with ``lstat`` and never followed; a link, a named pipe, a device or a hard-linked file is refused without
+    opening it (``refused`` for a folder, ``problems`` for a record type's file, ``manifest_error``), and every
+    entry that is no contract file is listed in ``unexpected`` (escaped name) for the ledger and the engineers.
+    """
+    if not _COUNTY.fullmatch(county_code):
+        raise UnsafePath(f"county code {county_code!r} is not six digits")
+    day_name = business_date.isoformat()
+    folder = drop_root / county_code / day_name
     day = DayDrop(county_code, business_date, folder, manifest=None)
-    if not folder.is_dir():
-        return day
+    for path, zh, en in ((drop_root / county_code, f"本县文件夹 {county_code}/", f"the county folder {county_code}/"),
+                         (folder, f"日期文件夹 {county_code}/{day_name}/", f"the day folder {county_code}/{day_name}/")):
+        st = _lstat(path)
+        if st is None:
+            return day  # nothing dropped (yet)
+        if (odd := oddity(st, want_dir=True)) is not None:
+            day.refused = f"{zh}是{odd.zh}，未读取其中任何内容，也未跟随链接"
+            day.refused_en = f"{en} is {odd.en}; nothing in or behind it was read"
+            day.unexpected.append(Unexpected(shown(str(path.relative_to(drop_root))), odd.zh, odd.en))
+            return day
     by_type: dict[str, list[Path]] = {}
-    for entry in sorted(folder.iterdir()):
+    manifest_ok = False
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        st = entry.stat(follow_symlinks=False)
+        odd = oddity(st)
+        rel = shown(f"{county_code}/{day_name}/{entry.name}")
+        rt = _contract_type(entry.name)
+        if odd is not None:
+            day.unexpected.append(Unexpected(rel, odd.zh, odd.en))
         if entry.name == "manifest.json":
-            continue
-        stem, _, ext = entry.name.partition(".")
-        if stem in RECORD_TYPES and ext.lower() in FORMATS:
-            by_type.setdefault(stem, []).append(entry)
+            if odd is None:
+                manifest_ok = True
+            else:
+                day.manifest_error = f"manifest.json 是{odd.zh}，未读取 / manifest.json is {odd.en}; not read"
+        elif rt is not None:
+            if odd is None:
+                by_type.setdefault(rt, []).append(folder / entry.name)
+                day.stats.setdefault(rt, st)
+            else:
+                day.problems[rt] = (f"{rel} 是{odd.zh}，未读取；请放入普通文件（不得使用链接）/ {rel} is {odd.en}; "
+                                    "not read: put a plain file there (no links)")
         else:
             day.ignored.append(entry.name)
+            if odd is None:
+                day.unexpected.append(Unexpected(rel, "非约定文件名", "no contract file name"))
     for rt, paths in by_type.items():
         if len(paths) > 1:
-            day.problems[rt] = f"ambiguous: {', '.join(p.name for p in paths)} (send exactly one file per type)"
+            names = ", ".join(shown(p.name) for p in paths)
+            day.problems[rt] = (f"同一记录类型有多个文件，未读取：{names}；每种类型只发送一个文件 / ambiguous: {names} "
+                                "(send exactly one file per type)")
             continue
-        try:
-            path = _inside(folder, paths[0])
-        except UnsafePath as e:
-            day.problems[rt] = str(e)
-            continue
-        if not path.is_file():
-            day.problems[rt] = f"{paths[0].name} is not a regular file"
-            continue
-        day.files[rt] = path
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        _read_manifest(day, manifest)
-    elif manifest.exists() or manifest.is_symlink():  # a FIFO would block the read for ever; a device, a folder
-        day.manifest_error = "manifest.json is not a regular file (not read)"
+        day.files[rt] = paths[0]
+    if manifest_ok:
+        _read_manifest(day, folder / "manifest.json")
     return day
+
+
+NOT_A_COUNTY = "000000"  # ledger county code for drop-root entries whose name is no county code
+# The simulator's truth files (``supervision simulate`` writes <drop>/_simulation/<date>.json): not reported as
+# unexpected when a real folder. Nothing in it (or any unexpected entry) is ever read.
+SIMULATOR_TRUTH = "_simulation"
+
+
+def unknown_submitters(drop_root: Path, known_codes: set[str] | frozenset[str]) -> dict[str, list[Unexpected]]:
+    """Entries at the top of the drop folder that belong to no county of the registry: by county code (a
+    six-digit name) or :data:`NOT_A_COUNTY`. Looked at with ``lstat`` only; nothing in them is opened."""
+    out: dict[str, list[Unexpected]] = {}
+    with os.scandir(drop_root) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        if entry.name in known_codes:
+            continue  # a registered county's own folder (links and files there are refused by discover)
+        odd = oddity(entry.stat(follow_symlinks=False), want_dir=True)
+        if entry.name == SIMULATOR_TRUTH and odd is None:
+            continue
+        code = entry.name if _COUNTY.fullmatch(entry.name) else NOT_A_COUNTY
+        what = (odd.zh, odd.en) if odd else ("不在登记册中的县文件夹" if code != NOT_A_COUNTY else "非县代码文件夹",
+                                             "a folder of no county in the registry")
+        out.setdefault(code, []).append(Unexpected(shown(entry.name + ("" if odd else "/")), *what))
+    return out
 
 
 def _read_manifest(day: DayDrop, path: Path) -> None:

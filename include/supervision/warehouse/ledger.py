@@ -18,7 +18,8 @@ from psycopg.types.json import Jsonb
 
 LEDGER_FIELDS = ("county_code", "record_type", "business_date", "source_kind", "source_file", "file_sha256",
                  "file_format", "encoding", "received_at", "manifest_rows", "manifest_status", "rows_received",
-                 "rows_loaded", "rows_quarantined", "status", "reason", "lake_path", "validation_ref", "run_id")
+                 "rows_loaded", "rows_quarantined", "status", "reason", "lake_path", "validation_ref", "run_id",
+                 "file_mtime")
 # Identity of an attempt: never updated; everything else reflects the latest processing.
 _KEY = ("county_code", "record_type", "business_date", "file_sha256")
 
@@ -64,7 +65,7 @@ def record_submission(
     source_file: str | None, file_sha256: str | None, file_format: str | None, encoding: str | None,
     received_at: datetime | None, manifest_rows: int | None, manifest_status: str | None, rows_received: int,
     rows_loaded: int, rows_quarantined: int, status: str, reason: str | None, lake_path: str | None,
-    validation_ref: str | None, run_id: str | None,
+    validation_ref: str | None, run_id: str | None, file_mtime: datetime | None = None,
 ) -> int:
     """Upsert one attempt and return its ``submission_id``.
 
@@ -74,6 +75,9 @@ def record_submission(
     that had been superseded (a county reverting to its earlier file) makes it current again. 'Nothing
     received' never supersedes a received file (a re-run after the file was cleaned away from the drop
     folder must not hide the load that happened).
+
+    ``received_at`` is when the pipeline first saw the file (:func:`observe_arrival`); ``file_mtime`` what the
+    file's modification time said (the county sets it: information only).
     """
     params = {k: v for k, v in locals().items() if k in LEDGER_FIELDS}
     with conn.transaction():
@@ -181,3 +185,29 @@ def resolve_quarantine(conn: psycopg.Connection, submission_id: int,
               AND (q.row_number IS NULL OR q.record_id = ANY(%(ids)s))""",
         {"sid": submission_id, "ids": loaded_record_ids() if callable(loaded_record_ids) else loaded_record_ids})
     return cur.rowcount
+
+
+# First sighting of a file content: the first scan's row stays (ON CONFLICT DO NOTHING). The clock is the
+# server's; a replay under an earlier controlled clock (tests, re-judging the past) may only claim earlier.
+_OBSERVE = """
+INSERT INTO ops.file_arrival (county_code, business_date, rel_path, sha256, first_seen_at, first_seen_by, file_mtime,
+                              size, stat_sig)
+VALUES (%(county_code)s, %(business_date)s, %(rel_path)s, %(sha256)s,
+        least(now(), coalesce(%(clock)s::timestamptz, now())), %(by)s, %(file_mtime)s, %(size)s, %(stat_sig)s)
+ON CONFLICT (county_code, business_date, rel_path, sha256) DO NOTHING"""
+_FIRST_SEEN = """
+SELECT min(first_seen_at) FROM ops.file_arrival
+WHERE county_code = %(county_code)s AND business_date = %(business_date)s AND sha256 = %(sha256)s"""
+
+
+def observe_arrival(conn: psycopg.Connection, *, county_code: str, business_date: date, rel_path: str, sha256: str,
+                    by: str, file_mtime: datetime | None = None, size: int | None = None,
+                    stat_sig: str | None = None, clock: datetime | None = None) -> datetime:
+    """Record that a scan (``by``: 'pipeline' or 'monitor') sees these bytes at ``rel_path`` now, unless an earlier
+    scan did, and return when these bytes were first seen in the county's day folder (under any name)."""
+    params = dict(county_code=county_code, business_date=business_date, rel_path=rel_path, sha256=sha256, by=by,
+                  file_mtime=file_mtime, size=size, stat_sig=stat_sig, clock=clock)
+    with conn.transaction():
+        conn.execute(_OBSERVE, params)
+        (first,) = conn.execute(_FIRST_SEEN, params).fetchone()
+    return first

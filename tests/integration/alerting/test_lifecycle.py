@@ -181,7 +181,8 @@ def test_files_dropped_after_the_deadline_close_late_and_count_as_late(env, tmp_
     monitor(at(2026, 11, 23, 7, 10))
     late = alerts(conn, "kind = 'late'")[0]
     assert late["state"] == "resolved"
-    assert late["resolution"] == "received at 2026-11-23 07:00 (after the deadline), awaiting the next load"
+    # arrival = when the monitor's scan first saw the files (07:10), not their modification time (07:00)
+    assert late["resolution"] == "received at 2026-11-23 07:10 (after the deadline), awaiting the next load"
     assert keys(conn) == {("missing", "411002", rt, D) for rt in ("reconsideration_cases", "litigation_cases")}
     day = conn.execute("SELECT on_time, something_on_time FROM marts.submission_compliance_day"
                        " WHERE county_code = '411002' AND business_date = %s", (D,)).fetchone()

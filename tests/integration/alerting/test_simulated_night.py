@@ -73,8 +73,9 @@ def test_simulated_night_alerts_escalation_and_resubmission(alert_db, sinks, tmp
     reg_path = registry_file(tmp_path, smtp, hook, codes, by_email=email_counties, thresholds=strict)
     reg = load_registry(reg_path)
 
-    # the nightly run (06:30), then the monitor right after it
+    # the nightly run (06:30: its clock is when it observes the files), then the monitor right after it
     ctx = RunContext.default(D, drop)
+    ctx.clock = at(2026, 11, 23, 6, 30)
     for code in codes:
         process_county(reg.county(code), ctx)
     expected = expected_alerts(report, strict)
@@ -115,8 +116,9 @@ def test_simulated_night_alerts_escalation_and_resubmission(alert_db, sinks, tmp
     faulty = sorted({c for _, c, *_ in expected})
     simulate_night(henan, D, drop, seed=SEED, faults=FaultProfile.none(), counties=faulty, scale=0.3)
     late_county = faults.counties_with("late")[0]
-    for f in (drop / late_county / str(D)).iterdir():
-        os.utime(f, (at(2026, 11, 23, 10, 50).timestamp(),) * 2)
+    for f in (drop / late_county / str(D)).iterdir():  # backdated: the modification time does not count
+        os.utime(f, (at(2026, 11, 23, 5, 0).timestamp(),) * 2)
+    ctx.clock = at(2026, 11, 23, 10, 50)  # a re-run at 10:50 is the first to see them
     for code in faulty:
         day = discover(Path(drop), code, D)
         types = RECORD_TYPES if code == late_county else {rt for _, c, rt, _ in expected if c == code}

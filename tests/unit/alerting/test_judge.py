@@ -272,6 +272,36 @@ def test_pipeline_late_when_counties_are_unrecorded_by_the_pipeline_deadline():
     assert kinds(subset, [county(), c2]) == set()  # only a run over the whole registry can tell
 
 
+def test_an_unexpected_row_does_not_count_as_recording_the_county():
+    """An 'unexpected' ledger row (record type '*') is no record type: two types recorded is still unrecorded."""
+    c2 = county("411003", name="建安区")
+    atts = {(C, D): full_day(C, D, ON_TIME),
+            ("411003", D): full_day("411003", D, ON_TIME)[:2] + [attempt("411003", "*", D, "unexpected",
+                                                                          has_file=False)]}
+    ev = evidence(at(2026, 11, 23, 8, 0), attempts=atts, first_seen={C: D, "411003": D})
+    j = judge([county(), c2], AlertSettings(), ev)
+    assert [f.details["unrecorded"] for f in j.findings if f.kind == "pipeline_late"] == [["411003"]]
+
+
+def test_unexpected_drop_folder_entries_go_to_the_engineers():
+    from supervision.alerting.kinds import KINDS
+
+    odd = attempt(C, "*", D, "unexpected", has_file=False)
+    ev = evidence(NOW, attempts={(C, D): full_day(C, D, ON_TIME) + [odd]})
+    stray = attempt("410199", "*", D, "unexpected", has_file=False)
+    ev.strays = [stray]
+    j = judge([county()], AlertSettings(), ev)
+    got = {(f.kind, f.county_code, f.record_type, f.business_date): f for f in j.findings}
+    assert set(got) == {("drop_unexpected", C, "*", D), ("drop_unexpected", None, "*", D)}
+    assert got[("drop_unexpected", C, "*", D)].submission_id == odd.submission_id
+    assert "ledger says unexpected" in got[("drop_unexpected", None, "*", D)].summary
+    assert KINDS["drop_unexpected"].audience == "engineers"
+    ev.full_registry = False  # a run over some counties does not judge the drop folder's unknown entries
+    assert {f.county_code for f in judge([county()], AlertSettings(), ev).findings} == {C}
+    # the county-day is judged on its contract files as before: all on time, nothing else to say
+    assert all(v.on_time for v in j.verdicts if v.business_date == D)
+
+
 # --- verdicts --------------------------------------------------------------------------------------------
 
 

@@ -532,7 +532,12 @@ def test_one_file_per_type_and_unknown_files_ignored(tmp_path):
         "enforcement_cases": "enforcement_cases.csv", "complaints": "complaints.XLSX",
         "litigation_cases": "litigation_cases.json"}
     assert sorted(day.ignored) == ["README", "enforcement_cases.csv.bak", "notes.txt", "unknown_type.csv"]
-    assert day.problems == {"reconsideration_cases": "reconsideration_cases.parquet is not a regular file"}
+    assert list(day.problems) == ["reconsideration_cases"]  # not a regular file: named, escaped, Chinese first
+    assert day.problems["reconsideration_cases"].startswith(
+        f"'{COUNTY}/{DAY}/reconsideration_cases.parquet' 是文件夹，未读取")
+    assert "is a folder; not read" in day.problems["reconsideration_cases"]
+    assert sorted(u.path for u in day.unexpected) == sorted(f"'{COUNTY}/{DAY}/{n}'" for n in (
+        "README", "enforcement_cases.csv.bak", "notes.txt", "unknown_type.csv", "reconsideration_cases.parquet"))
     assert day.manifest is None and day.manifest_error is None  # no manifest: read anyway, flagged upstream
 
 
@@ -542,7 +547,8 @@ def test_two_files_for_one_type_are_ambiguous(tmp_path):
     (folder / "complaints.json").write_text("[]")
     day = discover(tmp_path, COUNTY, DAY)
     assert "complaints" not in day.files
-    assert day.problems["complaints"].startswith("ambiguous: complaints.csv, complaints.json")
+    assert "ambiguous: 'complaints.csv', 'complaints.json'" in day.problems["complaints"]
+    assert day.problems["complaints"].startswith("同一记录类型有多个文件，未读取")
 
 
 def test_manifest_is_read(tmp_path):
@@ -624,8 +630,9 @@ def test_symlinked_file_pointing_outside_is_a_problem_and_never_read(tmp_path, o
     (folder / "complaints.csv").write_text("record_id\n")
     day = discover(root, COUNTY, DAY)
     assert "enforcement_cases" not in day.files
-    assert "outside the drop folder" in day.problems["enforcement_cases"]
-    assert str(secret) in day.problems["enforcement_cases"]
+    assert "是符号链接，未读取" in day.problems["enforcement_cases"]
+    assert "is a symbolic link; not read" in day.problems["enforcement_cases"]
+    assert str(secret) not in day.problems["enforcement_cases"]  # the county is not told where the link points
     assert set(day.files) == {"complaints"}  # the county's other files still go through
     for path in day.files.values():
         read_file(path)
@@ -636,7 +643,7 @@ def test_symlink_to_another_county_is_a_problem(tmp_path):
     other = day_dir(tmp_path, "411003") / "complaints.csv"
     other.write_text("record_id\n")
     (day_dir(tmp_path) / "complaints.csv").symlink_to(other)
-    assert "outside the drop folder" in discover(tmp_path, COUNTY, DAY).problems["complaints"]
+    assert "is a symbolic link; not read" in discover(tmp_path, COUNTY, DAY).problems["complaints"]
 
 
 def test_symlinked_manifest_pointing_outside_is_never_read(tmp_path, opened):
@@ -646,30 +653,34 @@ def test_symlinked_manifest_pointing_outside_is_never_read(tmp_path, opened):
     (folder / "manifest.json").symlink_to(secret)
     day = discover(root, COUNTY, DAY)
     assert day.manifest is None
-    assert "outside the drop folder" in day.manifest_error
+    assert day.manifest_error.startswith("manifest.json 是符号链接，未读取")
     assert secret not in opened
 
 
-def test_symlinked_day_folder_pointing_outside_is_unsafe(tmp_path, opened):
+def test_symlinked_day_folder_pointing_outside_is_refused_unread(tmp_path, opened):
     root = tmp_path / "drop"
     (root / COUNTY).mkdir(parents=True)
     target = tmp_path / "outside" / "day"
     target.mkdir(parents=True)
     (target / "complaints.csv").write_text("record_id\n")
     (root / COUNTY / DAY.isoformat()).symlink_to(target, target_is_directory=True)
-    with pytest.raises(UnsafePath, match="outside the drop folder"):
-        discover(root, COUNTY, DAY)
+    day = discover(root, COUNTY, DAY)
+    assert day.refused.startswith(f"日期文件夹 {COUNTY}/{DAY}/是符号链接") and not day.exists
+    assert (day.files, day.problems, day.manifest) == ({}, {}, None)
+    assert [u.path for u in day.unexpected] == [f"'{COUNTY}/{DAY}'"]
+    with pytest.raises(UnsafePath, match="symbolic link"):
+        day_folder(root, COUNTY, DAY)
     assert opened == []
 
 
-def test_symlink_inside_the_day_folder_is_followed(tmp_path):
+def test_symlink_inside_the_day_folder_is_refused_too(tmp_path):
     folder = day_dir(tmp_path)
     real = folder / "export_20261122.csv"
     real.write_text("record_id\n1\n")
-    (folder / "complaints.csv").symlink_to(real.name)
+    (folder / "complaints.csv").symlink_to(real.name)  # even a link to a file beside it: links are never followed
     day = discover(tmp_path, COUNTY, DAY)
-    assert day.files["complaints"] == real.resolve() and "export_20261122.csv" in day.ignored
-    assert read_file(day.files["complaints"]).rows == 1
+    assert "complaints" not in day.files and "symbolic link" in day.problems["complaints"]
+    assert "export_20261122.csv" in day.ignored
 
 
 def test_drop_root_may_itself_be_a_symlink(tmp_path):
