@@ -127,7 +127,7 @@ def assert_others_loaded(night, bad_type: str | None, counties=(A,)) -> None:
 # --- the XLSX bomb ---------------------------------------------------------------------------------------------
 
 
-def bomb_workbook(far: str = "XFD1048576") -> bytes:
+def bomb_workbook(far: str = "XFD1048576", far_value: bool = True) -> bytes:
     """1.5 KB: a sheet that declares A1:XFD1048576 with values at A1 and at ``far`` (17 billion cells between)."""
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -150,7 +150,8 @@ def bomb_workbook(far: str = "XFD1048576") -> bytes:
         "xl/worksheets/sheet1.xml": (
             f'<worksheet xmlns="{main}"><dimension ref="A1:XFD1048576"/><sheetData>'
             '<row r="1"><c r="A1" t="inlineStr"><is><t>record_id</t></is></c></row>'
-            f'<row r="{row}"><c r="{far}" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>'),
+            f'<row r="{row}">' + (f'<c r="{far}" t="inlineStr"><is><t>x</t></is></c>' if far_value else
+                                   f'<c r="{far}" s="1"/>') + '</row></sheetData></worksheet>'),
     }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -195,6 +196,14 @@ def test_xlsx_bomb_is_one_rejected_file_and_the_shard_goes_on(night, monkeypatch
     assert_others_loaded(night, "complaints", counties=(A, B))
     assert ledger(night["conn"], A)["enforcement_cases"][1] > 0 and ledger(night["conn"], B)["litigation_cases"][1] > 0
     assert_accounted(night["conn"])
+
+
+def test_a_far_cell_holding_only_formatting_is_no_bomb(tmp_path):
+    """Excel writes <c r="XFD1048576" s="1"/> for a formatted empty cell; calamine skips it, so must the limit."""
+    path = tmp_path / "complaints.xlsx"
+    path.write_bytes(bomb_workbook(far_value=False))
+    raw = read_file(path)
+    assert (raw.rows, raw.columns) == (0, ["record_id"])
 
 
 # --- bad bytes -------------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ _ATTR = re.compile(rb'([\w.:-]+)\s*=\s*"([^"]*)"')
 _DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\b[^>]*\bref="([^"]*)"')
 # a cell start tag with its reference; group 3 is "/" for a self-closing (empty) cell, which calamine skips
 _CELL = re.compile(rb'<(?:[\w.-]+:)?c\b[^>]*?\sr="([A-Z]{1,4})([0-9]{1,8})"[^>]*?(/?)>')
-_REF = re.compile(r"^([A-Z]{1,4})([0-9]{1,8})$")
+_REFS = re.compile(rb'\sr="([A-Z]{1,4})([0-9]{1,8})"')  # any cell reference (a <row r="7"> has no letters)
 
 
 @dataclass
@@ -129,6 +129,8 @@ def precheck(data: bytes, name: str, limits: Limits) -> Extent | None:
     if not found or found[1] is None:
         return None
     extent = _scan(book, *found)
+    if extent.cells > limits.xlsx_cells or extent.columns > limits.columns:
+        extent = _scan(book, *found, exact=True)  # rare: only cells with a value count
     dims = f"工作表声明的范围为 {extent.declared}；" if extent.declared else ""
     if extent.cells > limits.xlsx_cells:
         raise XlsxRefused(
@@ -145,8 +147,10 @@ def precheck(data: bytes, name: str, limits: Limits) -> Extent | None:
     return extent
 
 
-def _scan(book: zipfile.ZipFile, sheet: str, member: str) -> Extent:
-    """The last row and column holding a value, from the cell references of the sheet XML (streamed)."""
+def _scan(book: zipfile.ZipFile, sheet: str, member: str, exact: bool = False) -> Extent:
+    """The last row and column of the sheet's cells, from their ``r="XFD1048576"`` references (the XML streamed).
+    First cheaply, counting every reference (an upper bound: a self-closing ``<c r="Z9" s="1"/>`` holds only
+    formatting and calamine skips it); only when that bound is over a limit, ``exact``: cells with a value only."""
     extent = Extent(sheet, None)
     carry = b""
     first = True
@@ -161,15 +165,11 @@ def _scan(book: zipfile.ZipFile, sheet: str, member: str) -> Extent:
                     extent.declared = m.group(1).decode(errors="replace")
             # cells without an r="" reference take the next position: a sheet made of them is not measured
             # here (it would have to be parsed); the child's address-space limit still holds for it
-            filled = [(col, row) for col, row, empty in _CELL.findall(text) if not empty]
-            if filled:
-                last_row = max(filled, key=lambda cr: (len(cr[1]), cr[1]))
-                last_col = max(filled, key=lambda cr: (len(cr[0]), cr[0]))
-                r, c = int(last_row[1]), column_number(last_col[0].decode())
-                if r > extent.rows:
-                    extent.rows = r
-                if c > extent.columns:
-                    extent.columns = c
+            refs = [(c, r) for c, r, empty in _CELL.findall(text) if not empty] if exact else _REFS.findall(text)
+            if refs:
+                letters, numbers = zip(*refs, strict=True)
+                extent.rows = max(extent.rows, max(map(int, numbers)))
+                extent.columns = max(extent.columns, max(column_number(c.decode()) for c in set(letters)))
     if extent.rows or extent.columns:
         extent.last_cell = f"{column_letters(extent.columns)}{extent.rows}"
     return extent
