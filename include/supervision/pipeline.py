@@ -7,7 +7,6 @@ files, and one county never stops another (each is its own task instance).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -27,7 +26,15 @@ from supervision.contract import RECORD_TYPES, RecordType
 from supervision.landing import Lander, land_rejected_bytes
 from supervision.registry import County
 from supervision.sources import ROW_NUMBER, RawBatch
-from supervision.sources.filedrop import DayDrop, ReadAgain, UnreadableFile, UnsafePath, discover, read_file
+from supervision.sources.filedrop import (
+    DayDrop,
+    ReadAgain,
+    UnreadableFile,
+    UnsafePath,
+    discover,
+    file_sha256,
+    read_file,
+)
 from supervision.validation import (
     SchemaDrift,
     check_batch,
@@ -373,7 +380,7 @@ def _check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
 
 
 def _reject_unreadable(county, rt, day, ctx, path, rel, error) -> FileOutcome:
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = file_sha256(path)  # streamed: a file refused for its size is never read into memory
     kept = land_rejected_bytes(ctx.lake_root, path, sha, rt.name, ctx.business_date, county.code)
     reason = (f"{_label(county)}: file {rel} rejected: unreadable as {path.suffix.lstrip('.')}: {error}. "
               f"The bytes received are kept at {kept}. Re-send a valid file.")

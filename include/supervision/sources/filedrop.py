@@ -510,6 +510,11 @@ def _with_row_numbers(table: pa.Table, first: int) -> pa.Table:
 STREAM_BLOCK = 4 << 20  # bytes pyarrow parses at a time when streaming (a few blocks are read ahead)
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 4 MiB chunks (a file rejected for its size is never held in memory)."""
+    return _file_sha256(path)
+
+
 def _file_sha256(path: Path, nul: list | None = None) -> str:
     """sha256 of the file; with ``nul``, appends True to it if the file holds a NUL byte."""
     digest = hashlib.sha256()
