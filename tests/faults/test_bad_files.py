@@ -347,3 +347,19 @@ def test_a_killed_writers_leftover_is_swept_and_the_next_run_lands(night):
     assert pq.read_table(tmp.parent / f"{sha}.parquet").num_rows == outcomes["enforcement_cases"].rows_received
     assert outcomes["enforcement_cases"].status in ("loaded", "loaded_with_quarantine")
     assert_accounted(night["conn"], counties=(A,))
+
+
+def test_a_live_writers_temporary_file_is_left_alone_a_dead_ones_removed(tmp_path):
+    from supervision.landing import _HOST, sweep_stale
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        tmp = tmp_path / f"{'a' * 64}.parquet.{sleeper.pid}.{_HOST}.tmp"
+        old = tmp_path / f"{'b' * 64}.parquet.{sleeper.pid}.tmp"  # the name before the host was part of it
+        tmp.write_bytes(b"PAR1")
+        old.write_bytes(b"PAR1")
+        assert sweep_stale(tmp_path) == [] and tmp.exists() and old.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert sorted(sweep_stale(tmp_path)) == sorted([tmp, old]) and not tmp.exists() and not old.exists()

@@ -3,13 +3,18 @@
 
 Run as a script (``python -P xlsx_child.py <address-space bytes>``); imports only the standard library and
 python_calamine. Protocol on stdin/stdout: a request is an 8-byte big-endian length and the workbook's bytes;
-the answer an 8-byte length and a pickle of ``("ok", header, columns, sheet_rows, sheet_columns)`` or ``("error", type,
-message)``. ``header``: the first row's texts (column names); ``columns``: one list of texts (None or "" = empty) per
-column for the non-blank rows after it (a column with neither name nor value is left out); ``sheet_rows``: the 1-based sheet row of each of those rows; ``sheet_columns``: the 0-based sheet column
-of each column. Values become the
-contract's text here (dates ISO, whole floats without ".0", booleans true/false) so the parent does no per-cell
-Python work. The parent (``supervision.sources.xlsx``) keeps one child per process and starts another after a
-crash.
+the answer an 8-byte length and a pickle of ``("ok", header, columns, sheet_rows, sheet_columns)`` or
+``("error", type, message)``:
+
+- ``header``: the first row's texts (column names);
+- ``columns``: one list of texts (None or "" = empty) per column, for the non-blank rows after the header (a
+  column with neither a name nor a value is left out);
+- ``sheet_rows``: the 1-based sheet row of each of those rows; ``sheet_columns``: the 0-based sheet column of
+  each column.
+
+Values become the contract's text here (dates ISO, whole floats without ".0", booleans true/false), so the parent
+does no per-cell Python work. The parent (``supervision.sources.xlsx``) keeps one child per process and starts
+another after a crash.
 """
 
 from __future__ import annotations
