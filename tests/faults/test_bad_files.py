@@ -29,7 +29,7 @@ from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
 from supervision.simulator import FaultProfile, simulate_night
-from supervision.sources.filedrop import read_file
+from supervision.sources.filedrop import UnreadableFile, read_file
 
 pytestmark = pytest.mark.integration
 
@@ -363,3 +363,21 @@ def test_a_live_writers_temporary_file_is_left_alone_a_dead_ones_removed(tmp_pat
         sleeper.kill()
         sleeper.wait()
     assert sorted(sweep_stale(tmp_path)) == sorted([tmp, old]) and not tmp.exists() and not old.exists()
+
+
+STREAMED = {  # case: (bytes, phrase) for files read from disk in batches (> SUPERVISION_STREAM_BYTES)
+    "nul": ("record_id,name\n" + "".join(f"{i},n{i}\n" for i in range(400)) + "999,x\x00y\n",
+            "第 402 行（表头为第 1 行）“name”列含有 NUL 空字符"),
+    "3-MiB-field": ("record_id,name\n1,a\n2," + "x" * (3 << 20) + "\n", "第 3 行（表头为第 1 行）“name”列的内容有 3 MiB"),
+    "20-MiB-record": ("record_id,name\n1,a\n2," + "x" * (20 << 20) + "\n", "有一条记录超过 4 MiB"),
+    "ragged": ("record_id,name\n1,a\n2,b,c\n", "表头 2 列，该行 3 列"),
+}
+
+
+@pytest.mark.parametrize("text, phrase", STREAMED.values(), ids=STREAMED.keys())
+def test_streamed_files_meet_the_same_checks_before_loading(tmp_path, monkeypatch, text, phrase):
+    monkeypatch.setenv("SUPERVISION_STREAM_BYTES", "0")
+    path = tmp_path / "complaints.csv"
+    path.write_bytes(text.encode())
+    with pytest.raises(UnreadableFile, match=phrase):
+        read_file(path)  # the first pass, before any row is loaded
