@@ -277,7 +277,7 @@ def test_nul_in_a_json_value_is_named_not_a_copy_crash(night):
     records[2]["summary"] = "a\x00b"
     replace(night, "complaints", "complaints.json", json.dumps(records, ensure_ascii=False).encode())
     process(night)
-    assert_rejected(night, "complaints", "complaints.json", "第 4 行（表头为第 1 行）“summary”列", "NUL 空字符", "a\\x00b")
+    assert_rejected(night, "complaints", "complaints.json", "第 3 条记录（数组中的第 3 个对象）的“summary”字段", "NUL 空字符", "a\\x00b")
     assert_accounted(night["conn"], counties=(A,))
 
 

@@ -194,7 +194,7 @@ def read_file(path: Path, encoding_hint: str | None = None, overlap: bool = True
         raise
     except Exception as e:  # every parser has its own exception types; all mean the same here
         raise UnreadableFile(_unparsable(path.name, fmt, e)) from e
-    _check_cells(path.name, table, limits, letters)
+    _check_cells(path.name, table, limits, letters, records=fmt == "json")
     return RawBatch(fmt, None, hashlib.sha256(data).hexdigest(), received_at, path=path, table=table)
 
 
@@ -223,15 +223,18 @@ def _check_columns(name: str, columns: list[str], limits: Limits) -> None:
                                  "请以 UTF-8 编码另存为 CSV 后重新报送。 (NUL byte in the header)")
 
 
-def _where(table: pa.Table, index: int, column: str, letters: dict[str, str] | None) -> str:
-    """A cell as the county finds it: the spreadsheet row (header = row 1) and the column."""
+def _where(table: pa.Table, index: int, column: str, letters: dict[str, str] | None, records: bool = False) -> str:
+    """A cell as the county finds it: the spreadsheet row (header = row 1) and the column; for JSON the record
+    (the n-th object of the array) and its field."""
+    if records:
+        return f"第 {table[ROW_NUMBER][index].as_py()} 条记录（数组中的第 {index + 1} 个对象）的“{visible(column, 40)}”字段"
     row = table[ROW_NUMBER][index].as_py() + 1
     letter = f"（{letters[column]} 列）" if letters and column in letters else ""
     return f"第 {row} 行（表头为第 1 行）“{visible(column, 40)}”列{letter}"
 
 
 def _check_cells(name: str, table: pa.Table, limits: Limits, letters: list[str] | None = None,
-                 nul: bool = True) -> None:
+                 nul: bool = True, records: bool = False) -> None:
     """No cell over ``SUPERVISION_MAX_FIELD_BYTES`` and (``nul``) none holding a NUL character, which no
     PostgreSQL text can store: the first such cell is named, the file is rejected."""
     by_name = dict(zip(table.column_names[1:], letters, strict=False)) if letters else None
@@ -245,7 +248,7 @@ def _check_cells(name: str, table: pa.Table, limits: Limits, letters: list[str] 
         if longest is not None and longest > limits.field_bytes:
             index = pc.index(pc.greater(pc.binary_length(values), limits.field_bytes), True).as_py()
             raise UnreadableFile(
-                f"文件 {name} {_where(table, index, column, by_name)}的内容有 {size_text(longest)}，超过单个单元格 "
+                f"文件 {name} {_where(table, index, column, by_name, records)}的内容有 {size_text(longest)}，超过单个单元格 "
                 f"{size_text(limits.field_bytes)} 的上限（合同 v1 最长的字段为 2,000 个字符），不是正常的报送内容。"
                 f"请检查该行（例如引号未闭合使多行并成了一格）后重新报送。"
                 f" (a field of {longest} bytes over SUPERVISION_MAX_FIELD_BYTES={limits.field_bytes})")
@@ -255,7 +258,7 @@ def _check_cells(name: str, table: pa.Table, limits: Limits, letters: list[str] 
                 index = pc.index(hits, True).as_py()
                 value = table[column][index].as_py()
                 raise UnreadableFile(
-                    f"文件 {name} {_where(table, index, column, by_name)}含有 NUL 空字符（\\x00，二进制零字节），"
+                    f"文件 {name} {_where(table, index, column, by_name, records)}含有 NUL 空字符（\\x00，二进制零字节），"
                     f"值为 “{visible(value)}”：这不是正常的文本，数据库也无法保存它，整个文件未入库。请检查导出程序，"
                     f"删除该字符后以 UTF-8 编码另存为 CSV 重新报送。 (NUL byte in a field)")
 
