@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,19 +88,25 @@ def column_letters(number: int) -> str:
     return out
 
 
+def _head(book: zipfile.ZipFile, member: str, size: int = 4 << 20) -> bytes:
+    """The first bytes of a part (a workbook.xml of gigabytes is never unpacked whole)."""
+    with book.open(member) as fh:
+        return fh.read(size)
+
+
 def _first_sheet(book: zipfile.ZipFile) -> tuple[str, str] | None:
     """(name, zip member) of the workbook's first sheet, the one the reader reads; None if not found."""
     names = set(book.namelist())
     workbook = "xl/workbook.xml"
     if workbook not in names:
         return None
-    match = _SHEET.search(book.read(workbook)[: 4 * 1024 * 1024])
+    match = _SHEET.search(_head(book, workbook))
     rels_name = "xl/_rels/workbook.xml.rels"
     if match is None or rels_name not in names:
         return None
     sheet = dict(_ATTR.findall(match.group(1)))
     rid = next((v for k, v in sheet.items() if k.endswith(b":id")), None)
-    for rel in _REL.finditer(book.read(rels_name)[: 4 * 1024 * 1024]):
+    for rel in _REL.finditer(_head(book, rels_name)):
         attrs = dict(_ATTR.findall(rel.group(1)))
         if attrs.get(b"Id") == rid and b"Target" in attrs:
             target = attrs[b"Target"].decode()
@@ -124,13 +131,13 @@ def precheck(data: bytes, name: str, limits: Limits) -> Extent | None:
             f" (unzipped parts {unzipped} bytes over SUPERVISION_MAX_XLSX_UNZIPPED_BYTES)")
     try:
         found = _first_sheet(book)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
-        return None
-    if not found or found[1] is None:
-        return None
-    extent = _scan(book, *found)
-    if extent.cells > limits.xlsx_cells or extent.columns > limits.columns:
-        extent = _scan(book, *found, exact=True)  # rare: only cells with a value count
+        if not found or found[1] is None:
+            return None
+        extent = _scan(book, *found)
+        if extent.cells > limits.xlsx_cells or extent.columns > limits.columns:
+            extent = _scan(book, *found, exact=True)  # rare: only cells with a value count
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError, zlib.error):
+        return None  # a damaged zip: the reader (in its child) says what is wrong with it
     dims = f"工作表声明的范围为 {extent.declared}；" if extent.declared else ""
     if extent.cells > limits.xlsx_cells:
         raise XlsxRefused(
