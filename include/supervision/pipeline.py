@@ -7,7 +7,6 @@ files, and one county never stops another (each is its own task instance).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -39,6 +38,7 @@ from supervision.sources.filedrop import (
     UnreadableFile,
     UnsafePath,
     discover,
+    file_sha256,
     oddity,
     read_file,
     shown,
@@ -479,7 +479,7 @@ def _check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
 
 
 def _reject_unreadable(county, rt, day, ctx, path, rel, error) -> FileOutcome:
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = file_sha256(path)  # streamed: a file refused for its size is never read into memory
     seen = day.stats.get(rt.name)
     received_at = _observe(ctx, county.code, rel, sha, seen)  # an unreadable file arrived all the same
     kept = land_rejected_bytes(ctx.lake_root, path, sha, rt.name, ctx.business_date, county.code)
