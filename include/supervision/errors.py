@@ -18,7 +18,7 @@ class DropRootError(DeterministicError, FileNotFoundError):
     """The drop folder is missing or not a folder."""
 
 
-class FilesFailed(DeterministicError):
+class FilesFailed(DeterministicError, RuntimeError):
     """Files of a shard failed in the pipeline for reasons a retry cannot fix (e.g. the warehouse refused a value)."""
 
 
