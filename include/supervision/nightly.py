@@ -35,6 +35,10 @@ class ShardingError(DeterministicError, ValueError):
     """The shard size asked for makes more mapped tasks than Airflow accepts."""
 
 
+class SelectionError(DeterministicError, ValueError):
+    """The counties asked for are not in the registry, or there are none."""
+
+
 def shard_size_for(counties: int, shard_size: int | None = None) -> int:
     """Counties per mapped task: the one given, else one per county up to MAX_AUTO_SHARDS tasks."""
     if shard_size:
@@ -79,7 +83,12 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
     """
     reg = load_registry(registry)
     root = check_drop_root(drop_root)
+    unknown = sorted(set(counties or ()) - set(reg.codes))
+    if unknown:
+        raise SelectionError(f"counties not in registry {reg.path}: {', '.join(unknown)}")
     codes = [c for c in reg.codes if not counties or c in counties]
+    if not codes:  # summarize reads "no shards" as "prepare did not finish": a run never succeeds doing nothing
+        raise SelectionError(f"no county to process: registry {reg.path} lists none")
     shards = cut_shards(codes, shard_size)
     with connect() as conn:
         applied = prepare_warehouse(conn)
@@ -137,9 +146,9 @@ def summarize(shards: list[dict]) -> dict:
     """Per-county table and reconciliation of the date; raises if anything is unaccounted for."""
     from supervision.reconcile import reconcile, render_report
 
-    if not shards:
-        log.warning("no counties to summarize")
-        return {}
+    if not shards:  # prepare never returns no shards: it failed (the task has all_done, it runs anyway)
+        raise DeterministicError("prepare did not finish (see its log: e.g. an invalid registry or drop folder): "
+                                 "no county was processed; fix the cause, then re-run the date")
     day = shards[0]["business_date"]
     report = reconcile(date.fromisoformat(day), [c for s in shards for c in s["counties"]])
     print(render_report(report))

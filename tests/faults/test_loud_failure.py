@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from datetime import date
@@ -353,9 +352,17 @@ def test_airflow_an_invalid_registry_fails_prepare_without_retries(airflow_data,
     # straight to Airflow (past the CLI's pre-flight check): the task itself must not spend retries on it
     rc = run_through_airflow(DAY, str(_invalid_registry(tmp_path)), str(tmp_path / "drop"), counties=[COUNTY],
                              quiet=True)
-    assert rc == 1
     run = _last_run(airflow_data)
+    assert rc == 1, run
     assert run["state"] == "failed"
     state, tries, earlier = run["tasks"][("prepare", -1)]
-    assert (state, tries, earlier) == ("failed", 1, 0), "prepare was retried on an invalid registry"
-    assert json.dumps(run)  # plain data, for the failure message above
+    assert (state, tries, earlier) == ("failed", 1, 0), f"prepare was retried on an invalid registry: {run}"
+    assert run["tasks"][("summarize", -1)][0] == "failed", run  # all_done: it ran, and failed the run
+
+
+def test_summarize_fails_when_prepare_delivered_nothing(tmp_path):
+    # all_done: summarize runs after a failed prepare; it must not turn that run green
+    with pytest.raises(DeterministicError, match="prepare did not finish"):
+        summarize(None)
+    with pytest.raises(DeterministicError, match="not in registry"):
+        prepare_run(DAY, None, str(tmp_path), counties=["999999"])
