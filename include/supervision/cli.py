@@ -148,7 +148,7 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
     watch = _Progress(day, counties, conf["registry"], started) if progress else None
     while proc.poll() is None:
         try:
-            proc.wait(timeout=PROGRESS_EVERY)
+            proc.wait(timeout=progress_every())
         except subprocess.TimeoutExpired:
             if watch:
                 watch.show()
@@ -159,7 +159,9 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
     return 0 if state == "success" else 1
 
 
-PROGRESS_EVERY = float(os.environ.get("SUPERVISION_PROGRESS_EVERY", 15))
+def progress_every() -> float:
+    """Seconds between progress lines of `supervision run`."""
+    return float(os.environ.get("SUPERVISION_PROGRESS_EVERY", 15))
 
 
 def dag_run_state(logical: str, env: dict[str, str], dag_id: str = "supervision_nightly") -> str | None:

@@ -325,7 +325,8 @@ def _last_run(data: Path) -> dict:
 
 @pytest.mark.airflow
 def test_airflow_a_failed_file_fails_the_dag_run_and_supervision_run(airflow_data, warehouse, refusing_warehouse,
-                                                                     capsys):
+                                                                     capsys, monkeypatch):
+    monkeypatch.setenv("SUPERVISION_PROGRESS_EVERY", "2")
     ctx = _county_day(airflow_data)
     bad = _with_bad_rows(ctx)
     rc = cli.main(["run", "--date", DAY.isoformat(), "--registry", str(ctx["registry"].path), "--drop-root",
@@ -339,6 +340,8 @@ def test_airflow_a_failed_file_fails_the_dag_run_and_supervision_run(airflow_dat
     assert shard[0] == "failed" and shard[1:] == (1, 0), f"a deterministic failure is not retried: {shard}"
     assert run["tasks"][("summarize", -1)][0] == "failed"  # the only leaf: its failure is the run's
     assert "FAILED" in out and COUNTY in out and ctx["rel"] in out  # the table, with the file that failed
+    assert "counties done" in out  # progress while Airflow worked (issue 19)
+    assert out.rstrip().splitlines()[-1].endswith(f"`supervision reconcile --date {DAY} --table`)")
     _, status, received, *_ = _ledger()
     assert status == "failed" and received == len(bad)
     assert not reconcile(DAY, [COUNTY]).ok
