@@ -189,14 +189,18 @@ class _Progress:
 
     def show(self) -> None:
         try:
+            from supervision.contract import RECORD_TYPES
             from supervision.warehouse.connection import connect
             from supervision.warehouse.locks import in_progress
 
             with connect() as conn:
+                # a county is done when all its record types are in the ledger for this run
                 done, files, rows = conn.execute(
-                    "SELECT count(DISTINCT county_code), count(*), coalesce(sum(rows_received), 0)"
-                    " FROM ops.submission WHERE business_date = %s AND last_processed_at >= %s",
-                    (self.day, self.started)).fetchone()
+                    "SELECT count(*) FILTER (WHERE types >= %s), coalesce(sum(files), 0), coalesce(sum(rows), 0)"
+                    " FROM (SELECT county_code, count(DISTINCT record_type) AS types, count(*) AS files,"
+                    " sum(rows_received) AS rows FROM ops.submission WHERE business_date = %s"
+                    " AND last_processed_at >= %s GROUP BY county_code) c",
+                    (len(RECORD_TYPES), self.day, self.started)).fetchone()
                 busy = in_progress(conn, "county:")
             busy = [(name.split(":")[1], secs) for name, secs in busy if name.endswith(self.day.isoformat())]
             slow = f"; slowest in progress: {busy[0][0]} ({busy[0][1]:.0f} s)" if busy else ""

@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date
 from pathlib import Path
@@ -123,7 +122,6 @@ def _record_failure(county: County, record_type: str, day: DayDrop, ctx: RunCont
     reason = (f"{_label(county)}: {what}处理失败（系统内部错误），既未入库也未隔离；数据工程师已收到通知，修复后将重跑该日期，"
               f"县里无需重新报送。 Pipeline error on {rel or record_type} ({type(e).__name__}: {str(e)[:300]}): "
               "nothing loaded or quarantined; the engineers are told; re-run the date after the fix.")
-    log.error("%s", traceback.format_exc(limit=3))
     retry = not is_deterministic(e)
     with connect(ctx.warehouse_url) as conn:
         sid = record_submission(
