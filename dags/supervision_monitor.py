@@ -37,6 +37,20 @@ from supervision.alerting.callbacks import task_failure_callback
 TZ = "Asia/Shanghai"
 
 
+def _fail_fast(step, **kwargs):
+    """A fault a retry cannot fix (e.g. an invalid registry) fails the task at once (supervision.errors)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from supervision.errors import is_deterministic
+
+    try:
+        return step(**kwargs)
+    except Exception as e:
+        if is_deterministic(e):
+            raise AirflowFailException(f"{type(e).__name__}: {e} (not retried: fix the cause)") from e
+        raise
+
+
 def _params() -> dict:
     p = get_current_context()["params"]
     return {"now": p.get("now"), "registry": p.get("registry"), "counties": p.get("counties") or None}
@@ -65,19 +79,19 @@ def supervision_monitor():
         from supervision.alerting.monitor import judge_step
 
         p = get_current_context()["params"]
-        return judge_step(drop_root=p.get("drop_root"), **_params())
+        return _fail_fast(judge_step, drop_root=p.get("drop_root"), **_params())
 
     @task(trigger_rule="all_done")
     def digest() -> dict:
         from supervision.alerting.monitor import digest_step
 
-        return digest_step(**_params())
+        return _fail_fast(digest_step, **_params())
 
     @task(trigger_rule="all_done")
     def deliver() -> dict:
         from supervision.alerting.monitor import deliver_step
 
-        return deliver_step(**_params())
+        return _fail_fast(deliver_step, **_params())
 
     judge() >> digest() >> deliver()
 

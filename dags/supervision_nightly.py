@@ -7,7 +7,9 @@ more per task for bigger registries, 10 for the national one, or the `shard_size
 drop folder, land each file as raw Parquet, validate it with Great Expectations, quarantine bad rows with
 every rule they broke, load the rest with binary COPY (new versions into core, older ones kept), and record
 the submission in `ops.submission`. `summarize` prints the
-per-county table and fails the run if any received row is neither loaded nor quarantined.
+per-county table and fails the run if any received row is neither loaded nor quarantined, or any file failed
+or was never processed. Faults a retry cannot fix (invalid registry, refused paths, a file the warehouse
+refuses) fail their task at once, without retries.
 
 Trigger with params to re-run a day: `{"business_date": "2026-11-22"}` (idempotent), or with
 `registry` / `drop_root` to run another registry or folder. Operators: see README (`supervision run`).
@@ -25,6 +27,22 @@ from supervision.alerting.callbacks import task_failure_callback
 from supervision.marts.assets import WAREHOUSE_CORE
 
 TZ = "Asia/Shanghai"
+
+
+def _fail_fast(step, *args, **kwargs):
+    """Run a step; a fault a retry cannot fix (supervision.errors.is_deterministic: invalid registry, refused
+    path, a file the warehouse refuses) fails the task at once instead of spending its retries on it."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from supervision.errors import is_deterministic
+
+    try:
+        return step(*args, **kwargs)
+    except Exception as e:
+        if is_deterministic(e):
+            raise AirflowFailException(f"{type(e).__name__}: {e} (not retried: the same input fails the same way; "
+                                       "fix the cause, then re-run the date)") from e
+        raise
 
 
 @dag(
@@ -56,7 +74,8 @@ def supervision_nightly():
         ctx = get_current_context()
         p = ctx["params"]
         day = business_date_for(ctx["dag_run"].run_after, p.get("business_date"))
-        return prepare_run(day, p.get("registry"), p.get("drop_root"), p.get("shard_size"), p.get("counties"))
+        return _fail_fast(prepare_run, day, p.get("registry"), p.get("drop_root"), p.get("shard_size"),
+                          p.get("counties"))
 
     @task(map_index_template="{{ shard_label }}", max_active_tis_per_dag=2)
     def load_shard(shard: dict) -> list[dict]:
@@ -64,9 +83,11 @@ def supervision_nightly():
 
         ctx = get_current_context()
         ctx["shard_label"] = ",".join(shard["counties"])  # shown as the map index in the UI
-        return run_shard(shard, run_id=ctx["run_id"])
+        return _fail_fast(run_shard, shard, run_id=ctx["run_id"])
 
-    @task(trigger_rule="all_done", retries=0, outlets=[LEDGER, WAREHOUSE_CORE])  # reconciliation failure is deterministic: no retry
+    # all_done: the table is printed whatever happened; as the DAG's only leaf its failure (a file failed or never
+    # processed, a row unaccounted for) fails the run. A reconciliation failure is deterministic: no retry.
+    @task(trigger_rule="all_done", retries=0, outlets=[LEDGER, WAREHOUSE_CORE])
     def summarize(shards: list[dict]) -> dict:
         from supervision.nightly import summarize as summarize_run
 

@@ -98,9 +98,40 @@ def _sim_summary(report) -> str:
         return "see _simulation/ for details"
 
 
+class PreflightError(Exception):
+    """What is wrong before Airflow starts (registry, drop folder): one line for the operator, exit 2."""
+
+
+def preflight(registry: str | None, drop_root: str | None, counties: list[str] | None = None):
+    """Check the registry and the drop folder before starting Airflow: a wrong one fails here in a second, with
+    what is wrong, instead of in a task that Airflow would retry. Returns the registry."""
+    from supervision.nightly import check_drop_root
+    from supervision.registry import RegistryError, load_registry
+
+    try:
+        reg = load_registry(registry)
+    except RegistryError as e:
+        lines = [x.strip() for x in str(e).splitlines() if x.strip()]
+        problems = lines[1:] or lines
+        raise PreflightError(f"invalid county registry: {problems[0]}"
+                             + (f" (and {len(problems) - 1} more problem(s): {'; '.join(problems[1:])})"
+                                if len(problems) > 1 else "") + "; fix the registry, nothing was run") from None
+    try:
+        check_drop_root(drop_root)
+    except FileNotFoundError as e:
+        raise PreflightError(f"{e}; nothing was run") from None
+    unknown = sorted(set(counties or ()) - set(reg.codes))
+    if unknown:
+        raise PreflightError(f"counties not in registry {reg.path}: {', '.join(unknown)}; nothing was run")
+    return reg
+
+
 def run_through_airflow(day: date, registry: str | None, drop_root: str | None, shard_size: int | None = None,
-                        counties: list[str] | None = None, quiet: bool = False) -> int:
-    """Run the nightly DAG for one business date with `airflow dags test` (in-process, SQLite metadata)."""
+                        counties: list[str] | None = None, quiet: bool = False, progress: bool = False) -> int:
+    """Run the nightly DAG for one business date with `airflow dags test` (in-process, SQLite metadata).
+
+    Returns 0 when the DAG run's state in Airflow's metadata is 'success', else 1. The exit code of `dags test`
+    is not used: it is wrong for DAGs with a deadline (apache/airflow#73428, docs stack notes)."""
     from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
 
     env = airflow_env()
@@ -112,15 +143,93 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
     logical = datetime.now(ZoneInfo("UTC")).replace(microsecond=0).isoformat()
     cmd = [airflow_bin(), "dags", "test", "supervision_nightly", logical, "--conf", json.dumps(conf)]
     out = subprocess.DEVNULL if quiet else None
-    return subprocess.run(cmd, env=env, stdout=out).returncode
+    started = datetime.now(ZoneInfo("UTC"))
+    proc = subprocess.Popen(cmd, env=env, stdout=out)
+    watch = _Progress(day, counties, conf["registry"], started) if progress else None
+    while proc.poll() is None:
+        try:
+            proc.wait(timeout=progress_every())
+        except subprocess.TimeoutExpired:
+            if watch:
+                watch.show()
+    state = dag_run_state(logical, env)
+    if state != "success":
+        print(f"supervision_nightly run {logical} ended {state or 'without a run in Airflow'} "
+              f"(`airflow dags test` exit {proc.returncode})", file=sys.stderr)
+    return 0 if state == "success" else 1
+
+
+def progress_every() -> float:
+    """Seconds between progress lines of `supervision run`."""
+    return float(os.environ.get("SUPERVISION_PROGRESS_EVERY", 15))
+
+
+def dag_run_state(logical: str, env: dict[str, str], dag_id: str = "supervision_nightly") -> str | None:
+    """The state of the DAG run with this logical date, from Airflow's metadata database."""
+    from supervision.airflow_env import airflow_bin
+
+    res = subprocess.run([airflow_bin(), "dags", "state", dag_id, logical], env=env, capture_output=True, text=True)
+    lines = [x.strip() for x in res.stdout.splitlines() if x.strip()]
+    state = lines[-1].split(",")[0].strip() if lines else ""
+    return None if state in ("", "None") else state
+
+
+class _Progress:
+    """While the Airflow run works: counties done / total, rows so far, the county in progress the longest
+    (from the ledger and the per-county locks). A courtesy: never fails the run."""
+
+    def __init__(self, day: date, counties: list[str] | None, registry: str, started: datetime):
+        self.day, self.started = day, started
+        try:
+            from supervision.registry import load_registry
+
+            self.total = len(counties) if counties else len(load_registry(registry).codes)
+        except Exception:
+            self.total = None
+
+    def show(self) -> None:
+        try:
+            from supervision.contract import RECORD_TYPES
+            from supervision.warehouse.connection import connect
+            from supervision.warehouse.locks import in_progress
+
+            with connect() as conn:
+                # a county is done when all its record types are in the ledger for this run
+                done, files, rows = conn.execute(
+                    "SELECT count(*) FILTER (WHERE types >= %s), coalesce(sum(files), 0), coalesce(sum(rows), 0)"
+                    " FROM (SELECT county_code, count(DISTINCT record_type) AS types, count(*) AS files,"
+                    " sum(rows_received) AS rows FROM ops.submission WHERE business_date = %s"
+                    " AND last_processed_at >= %s GROUP BY county_code) c",
+                    (len(RECORD_TYPES), self.day, self.started)).fetchone()
+                busy = in_progress(conn, "county:")
+            busy = [(name.split(":")[1], secs) for name, secs in busy if name.endswith(self.day.isoformat())]
+            slow = f"; slowest in progress: {busy[0][0]} ({busy[0][1]:.0f} s)" if busy else ""
+            elapsed = (datetime.now(ZoneInfo("UTC")) - self.started).total_seconds()
+            print(f"[{elapsed:5.0f} s] counties done {done}/{self.total or '?'}, {files} file(s), {rows} row(s) so far"
+                  f"{slow}", flush=True)
+        except Exception as e:  # progress is for reading; the run goes on
+            print(f"(progress unavailable: {type(e).__name__})", flush=True)
 
 
 def cmd_run(args) -> int:
     day = args.date or _yesterday()
     counties = args.counties.split(",") if args.counties else None
+    try:
+        reg = preflight(args.registry, args.drop_root, counties)
+    except PreflightError as e:
+        print(f"supervision run: {e}", file=sys.stderr)
+        return 2
     t = time.perf_counter()
-    rc = run_through_airflow(day, args.registry, args.drop_root, args.shard_size, counties)
-    print(f"airflow run of supervision_nightly for {day} finished in {time.perf_counter() - t:.1f}s (exit {rc})")
+    rc = run_through_airflow(day, str(reg.path), args.drop_root, args.shard_size, counties, progress=True)
+    try:  # the per-county table from the ledger (the row-level check is summarize's and `supervision reconcile`'s)
+        from supervision.reconcile import reconcile, render_report
+
+        print(render_report(reconcile(day, counties or reg.codes, rows=False)))
+    except Exception as e:  # the table is a courtesy; the exit code is the run's state
+        print(f"(table unavailable: {type(e).__name__}: {e})", file=sys.stderr)
+    print(f"airflow run of supervision_nightly for {day} finished in {time.perf_counter() - t:.1f}s: "
+          + ("success" if rc == 0 else "FAILED (see the table above and `supervision reconcile --date "
+                                      f"{day} --table`)"))
     return rc
 
 

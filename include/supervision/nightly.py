@@ -1,21 +1,25 @@
 """The nightly run's steps, as plain functions the DAG's tasks call (and tests call without Airflow).
 
 prepare_run → run_shard (mapped, one per shard of counties) → summarize (all_done): the summary reconciles
-the date and fails the run if any received row is unaccounted for.
+the date and fails the run if any received row is unaccounted for, or any file failed or was never processed.
+Faults a retry cannot fix raise supervision.errors.DeterministicError (the DAG fails them without retrying).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from supervision import settings
+from supervision.errors import DeterministicError, DropRootError, FilesFailed, is_deterministic
 from supervision.pipeline import RunContext, process_county, record_unknown_submitters
 from supervision.registry import load_registry
 from supervision.warehouse.connection import connect
+from supervision.warehouse.locks import advisory_lock, county_lock_name
 from supervision.warehouse.migrate import prepare_warehouse
 
 log = logging.getLogger(__name__)
@@ -25,6 +29,14 @@ log = logging.getLogger(__name__)
 # [core] max_map_length (1024) mapped tasks: see docs/benchmarks.md, "National scale".
 MAX_AUTO_SHARDS = 300
 MAX_MAP_LENGTH = 1024  # Airflow's default [core] max_map_length
+
+
+class ShardingError(DeterministicError, ValueError):
+    """The shard size asked for makes more mapped tasks than Airflow accepts."""
+
+
+class SelectionError(DeterministicError, ValueError):
+    """The counties asked for are not in the registry, or there are none."""
 
 
 def shard_size_for(counties: int, shard_size: int | None = None) -> int:
@@ -47,10 +59,20 @@ def cut_shards(codes: list[str], shard_size: int | None = None) -> list[list[str
     size = shard_size_for(len(codes), shard_size)
     shards = [codes[i:i + size] for i in range(0, len(codes), size)]
     if len(shards) > MAX_MAP_LENGTH:
-        raise ValueError(f"{len(codes)} counties in shards of {size} make {len(shards)} mapped tasks, more than "
+        raise ShardingError(f"{len(codes)} counties in shards of {size} make {len(shards)} mapped tasks, more than "
                          f"Airflow's max_map_length {MAX_MAP_LENGTH}: leave shard_size empty (automatic) or use at "
                          f"least {-(-len(codes) // MAX_MAP_LENGTH)}")
     return shards
+
+
+def check_drop_root(drop_root: str | Path | None = None) -> Path:
+    """The drop folder, resolved; a missing one is a fault no retry fixes."""
+    given = Path(drop_root or settings.drop_root())
+    root = given.resolve()
+    if not root.is_dir():
+        raise DropRootError(f"drop folder {given} ({root}) " + ("is not a folder" if root.exists() else "does not exist")
+                            + " (set SUPERVISION_DROP_ROOT, --drop-root or the drop_root param)")
+    return root
 
 
 def prepare_run(business_date: date, registry: str | None = None, drop_root: str | None = None,
@@ -60,10 +82,13 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
     Each shard carries the run's settings, so the mapped task needs nothing else.
     """
     reg = load_registry(registry)
-    root = Path(drop_root or settings.drop_root()).resolve()
-    if not root.is_dir():
-        raise FileNotFoundError(f"drop folder {root} does not exist (set SUPERVISION_DROP_ROOT or the drop_root param)")
+    root = check_drop_root(drop_root)
+    unknown = sorted(set(counties or ()) - set(reg.codes))
+    if unknown:
+        raise SelectionError(f"counties not in registry {reg.path}: {', '.join(unknown)}")
     codes = [c for c in reg.codes if not counties or c in counties]
+    if not codes:  # summarize reads "no shards" as "prepare did not finish": a run never succeeds doing nothing
+        raise SelectionError(f"no county to process: registry {reg.path} lists none")
     shards = cut_shards(codes, shard_size)
     with connect() as conn:
         applied = prepare_warehouse(conn)
@@ -78,8 +103,9 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
 def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
     """Process every county of the shard; a county that crashes does not stop the others.
 
-    Raises at the end if any file ended 'failed' (a pipeline fault, not a county fault), so Airflow
-    retries the shard (idempotently) and the engineers see a red task.
+    Raises at the end if any file ended 'failed' (a pipeline fault, not a county fault), and the engineers see
+    a red task: RuntimeError when a retry may help (Airflow retries the shard, idempotently), FilesFailed (a
+    DeterministicError: no retry) when every failure would fail the same way again.
     """
     reg = load_registry(run["registry"])
     ctx = RunContext.default(date.fromisoformat(run["business_date"]), Path(run["drop_root"]), run_id=run_id)
@@ -87,10 +113,14 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
     for code in run["counties"]:
         county = reg.county(code)
         try:
-            results = process_county(county, ctx)
+            # One run at a time per county and date (the UI and the CLI may start the same date): the second
+            # waits, then repeats the county idempotently instead of racing it (doubled quarantine rows).
+            with advisory_lock(county_lock_name(code, ctx.business_date), run_id or f"pid {os.getpid()}"):
+                results = process_county(county, ctx)
         except Exception as e:  # e.g. the warehouse is down: record nothing, keep going, fail at the end
             log.exception("county %s failed", code)
-            outcomes.append({"county_code": code, "record_type": "*", "status": "failed", "reason": str(e)})
+            outcomes.append({"county_code": code, "record_type": "*", "status": "failed",
+                             "reason": f"{type(e).__name__}: {e}", "retry": not is_deterministic(e)})
             continue
         for o in results:
             outcomes.append(o.to_dict())
@@ -106,8 +136,11 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
         log.exception("rendering this shard's Data Docs pages failed")
     failed = [o for o in outcomes if o["status"] == "failed"]
     if failed:
-        raise RuntimeError(f"{len(failed)} file(s) failed in the pipeline itself: "
-                           + "; ".join(f"{o['county_code']} {o['record_type']}: {o['reason']}" for o in failed))
+        text = (f"{len(failed)} file(s) failed in the pipeline itself: "
+                + "; ".join(f"{o['county_code']} {o['record_type']}: {o['reason']}" for o in failed))
+        if any(o.get("retry") for o in failed):
+            raise RuntimeError(text)  # e.g. the warehouse was down: Airflow retries the shard (idempotent)
+        raise FilesFailed(text + " (a retry cannot fix this: fix the cause, then re-run the date)")
     return outcomes
 
 
@@ -115,9 +148,9 @@ def summarize(shards: list[dict]) -> dict:
     """Per-county table and reconciliation of the date; raises if anything is unaccounted for."""
     from supervision.reconcile import reconcile, render_report
 
-    if not shards:
-        log.warning("no counties to summarize")
-        return {}
+    if not shards:  # prepare never returns no shards: it failed (the task has all_done, it runs anyway)
+        raise DeterministicError("prepare did not finish (see its log: e.g. an invalid registry or drop folder): "
+                                 "no county was processed; fix the cause, then re-run the date")
     day = shards[0]["business_date"]
     report = reconcile(date.fromisoformat(day), [c for s in shards for c in s["counties"]])
     print(render_report(report))

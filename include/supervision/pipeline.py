@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from psycopg import sql
 
 from supervision import settings
 from supervision.contract import RECORD_TYPES, RecordType
+from supervision.errors import is_deterministic
 from supervision.identifiers import record_key, record_keys
 from supervision.landing import Lander, land_rejected_bytes
 from supervision.registry import County
@@ -78,6 +78,7 @@ class FileOutcome:
     reason: str | None = None
     source_file: str | None = None
     submission_id: int | None = None
+    retry: bool = False  # status 'failed' only: a retry may fix it (e.g. the warehouse was down)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,10 +123,7 @@ def process_county(county: County, ctx: RunContext) -> list[FileOutcome]:
             outcomes.append(process_file(county, rt, day, ctx))
         except Exception as e:  # the county's other files still go through; the ledger says what broke
             log.exception("%s %s failed", county.code, rt.name)
-            outcomes.append(_record_nothing(
-                county, rt.name, ctx, "failed",
-                f"pipeline error ({type(e).__name__}: {e}); the engineers are told; re-run the date after the fix",
-                detail=traceback.format_exc(limit=3)))
+            outcomes.append(_record_failure(county, rt.name, day, ctx, e))
     return outcomes
 
 
@@ -163,6 +161,35 @@ def record_unknown_submitters(known_codes: set[str] | frozenset[str], ctx: RunCo
         who = f"未登记的县 {code}" if code != NOT_A_COUNTY else "投递目录顶层"
         out.append(_record_unexpected(code, ctx, entries, who))
     return out
+
+
+def _record_failure(county: County, record_type: str, day: DayDrop, ctx: RunContext, e: Exception) -> FileOutcome:
+    """A file that failed in the pipeline: the ledger names the file and counts what was received (rows when
+    they were counted before the failure), so reconciliation stays red until a re-run loads or quarantines it.
+    Recorded as the file's own attempt (its sha256): a re-run of the same file replaces this row, and an earlier
+    loaded file of the day cannot hide it."""
+    path = day.files.get(record_type)
+    rel, sha, rows = getattr(e, "supervision_received", (None, None, None))
+    if path is not None and rel is None:
+        rel = str(path.relative_to(ctx.drop_root))
+        try:
+            sha = file_sha256(path)
+        except OSError:
+            sha = None
+    what = f"文件 {rel}" + (f"（{rows} 行）" if rows else "") if rel else "当日数据"
+    reason = (f"{_label(county)}: {what}处理失败（系统内部错误），既未入库也未隔离；数据工程师已收到通知，修复后将重跑该日期，"
+              f"县里无需重新报送。 Pipeline error on {rel or record_type} ({type(e).__name__}: {str(e)[:300]}): "
+              "nothing loaded or quarantined; the engineers are told; re-run the date after the fix.")
+    retry = not is_deterministic(e)
+    with connect(ctx.warehouse_url) as conn:
+        sid = record_submission(
+            conn, county_code=county.code, record_type=record_type, business_date=ctx.business_date,
+            source_kind="file_drop", source_file=rel, file_sha256=sha, file_format=path.suffix.lstrip(".") if path
+            else None, encoding=day.encoding, received_at=None, manifest_rows=None, manifest_status=None,
+            rows_received=rows or 0, rows_loaded=0, rows_quarantined=0, status="failed", reason=reason,
+            lake_path=None, validation_ref=None, run_id=ctx.run_id)
+    return FileOutcome(county.code, record_type, "failed", rows or 0, reason=reason, source_file=rel,
+                       submission_id=sid, retry=retry)
 
 
 def _label(county: County) -> str:
@@ -245,6 +272,9 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
         if key in ctx.night_ids:
             del ctx.night_ids[key][ids_before:]
         return process_file(county, rt, day, ctx, _whole=True)
+    except Exception as e:  # what was received, for the failure's ledger row (process_county)
+        e.supervision_received = (rel, raw.sha256, raw.rows)
+        raise
 
 
 def _still_plain(path: Path, seen: os.stat_result | None) -> Oddity | None:

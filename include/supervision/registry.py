@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from supervision import divisions
+from supervision.errors import DeterministicError
 from supervision.settings import TIMEZONE, registry_path
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ DEFAULT_REJECT_THRESHOLD = 0.2  # a file whose rejected share exceeds this is re
 REST_DAY_POLICIES = ("keep", "next_working_day")  # a deadline on a weekend or public holiday stays, or moves
 
 
-class RegistryError(ValueError):
-    """The registry file is wrong; the message names the file and the entry."""
+class RegistryError(DeterministicError, ValueError):
+    """The registry file is wrong; the message names the file and the entry. A retry cannot fix it."""
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,14 @@
     deliver_step  escalate -> plan notifications -> send what is pending (retrying failed channels)
 
 Every step takes ``now`` (default: the current time): tests and re-plays run under a controlled clock.
+Every step holds the monitor's advisory lock (``warehouse.locks``): two monitor runs at once (the schedule and
+``supervision alerts monitor``) take turns step by step instead of judging or sending side by side.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,10 +25,15 @@ from supervision.alerting.lifecycle import apply_judgement
 from supervision.alerting.notify import Sender, escalate, plan_alert_notifications, send_pending
 from supervision.registry import County, Registry, load_registry
 from supervision.warehouse.connection import connect
+from supervision.warehouse.locks import MONITOR_LOCK, advisory_lock
 from supervision.warehouse.migrate import prepare_warehouse
 
 log = logging.getLogger(__name__)
 TZ = ZoneInfo(project_settings.TIMEZONE)
+
+
+def _one_monitor(url: str | None):
+    return advisory_lock(MONITOR_LOCK, f"monitor pid {os.getpid()}", url=url)
 
 
 def parse_now(value: str | datetime | None) -> datetime:
@@ -56,7 +64,7 @@ def judge_step(now: str | datetime | None = None, registry: str | Path | Registr
     reg = _registry(registry)
     scope, full = _scope(reg, counties)
     root = Path(drop_root) if drop_root else project_settings.drop_root()
-    with connect(url, autocommit=True) as conn:
+    with _one_monitor(url), connect(url, autocommit=True) as conn:
         prepare_warehouse(conn)
         ev = gather(conn, scope, reg.alerting, now, drop_root=root, full_registry=full, since=since)
         judgement = judge(scope, reg.alerting, ev)
@@ -75,7 +83,7 @@ def digest_step(now: str | datetime | None = None, registry: str | Path | Regist
     now = parse_now(now)
     reg = _registry(registry)
     scope, _ = _scope(reg, counties)
-    with connect(url, autocommit=True) as conn:
+    with _one_monitor(url), connect(url, autocommit=True) as conn:
         planned = plan_digests(conn, scope, reg.alerting, now)
     return {"digests_planned": planned}
 
@@ -87,7 +95,7 @@ def deliver_step(now: str | datetime | None = None, registry: str | Path | Regis
     reg = _registry(registry)
     scope, full = _scope(reg, counties)
     by_code = {c.code: c for c in scope}
-    with connect(url, autocommit=True) as conn:
+    with _one_monitor(url), connect(url, autocommit=True) as conn:
         escalated = escalate(conn, by_code, reg.alerting, now)
         planned = plan_alert_notifications(conn, by_code, reg.alerting, now, include_pipeline=full)
         result = send_pending(conn, reg.alerting, now, sender=sender) if send else None
