@@ -243,6 +243,12 @@ def reason_pipeline_error(county: County, rt: RecordType, error: str) -> str:
             f"本县无需操作。{GLOSS}pipeline error ({error}); the engineers are told; re-run the date after the fix")
 
 
+def reason_our_config(county: County, english: str) -> str:
+    """Our side is misconfigured (registry entry, Airflow connection): the county need not act."""
+    return (f"{county_zh(county)}：数据中心的接入配置有误（不是本县的问题），工程人员修正后会重新拉取该日期，本县无需操作。"
+            f"{GLOSS}{english}")
+
+
 def reason_being_loaded(county: County, source: str) -> str:
     return f"{county_zh(county)}：{source_zh(county, source)}：正在入库{GLOSS}{county_en(county)}: {source}: being loaded"
 
@@ -261,3 +267,189 @@ def reason_source_error(county: County, rt: RecordType, target: str, status: str
     if kept:
         en += f". What was received is kept at {kept}"
     return f"{county_zh(county)}：{zh}。{GLOSS}{en}"
+
+
+# ---------------------------------------------------------------------------------------------- alerts
+
+
+def _local(ts) -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from supervision.settings import TIMEZONE
+
+    if isinstance(ts, str):
+        ts = datetime.fromisoformat(ts)
+    return ts.astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def _record_type(alert: dict) -> RecordType | None:
+    return RECORD_TYPES.get(alert["record_type"])
+
+
+def alert_problem(alert: dict, county: County) -> str:
+    """What is wrong, in Chinese, from the alert's kind and details (alert['summary'] is the English gloss)."""
+    d = alert.get("details") or {}
+    kind, day, rt = alert["kind"], alert["business_date"], _record_type(alert)
+    src = d.get("source_file")
+    deadline = f"报送期限 {_local(d['deadline'])}（北京时间）" if d.get("deadline") else "报送期限"
+    if kind == "late":
+        why = f"；本县系统无法读取：{d['source_error'].split(GLOSS)[0]}" if d.get("source_error") else ""
+        return f"截至{deadline}，未收到业务日期 {day} 的任何数据{why}"
+    if kind == "missing":
+        why = ""
+        if d.get("ledger_status") == "source_error" and d.get("ledger_reason"):
+            why = f"；本县系统无法读取：{d['ledger_reason'].split(GLOSS)[0]}"
+        return f"截至{deadline}，未收到业务日期 {day} 的{record_zh(rt)}数据（其他类型已收到）{why}"
+    if kind == "invalid":
+        rows, bad = d.get("rows_received") or 0, d.get("bad_rows") or 0
+        share = f"（{bad / rows:.0%}）" if rows else ""
+        rules = [(r, n) for r, n in (d.get("rules") or {}).items() if not r.startswith("file.")]
+        return (f"{source_zh(county, src)}中 {rows} 行有 {bad} 行{share}不符合规则，超过本县的拒收阈值 "
+                f"{county.reject_threshold:.0%}（规则 file.reject_threshold），整份文件被拒收，未入库。"
+                f"各规则不合格行数：{rule_counts_zh(rt, rules) if rt else rules}")
+    if kind == "rejected":
+        rules = [r for r in (d.get("rules") or {}) if r.startswith(("file.", "source."))]
+        what = "；".join(f"{rule_zh(rt, r)}（规则 {r}）" for r in rules) if rt and rules else "被拒收"
+        reason = (d.get("ledger_reason") or "").split(GLOSS)[0]
+        return f"{source_zh(county, src)}被拒收：{what}。数据中心记录：{reason}" if reason else \
+            f"{source_zh(county, src)}被拒收：{what}"
+    if kind == "volume_anomaly":
+        kind_of_day = "工作日" if d.get("day_type") == "working day" else "休息日"
+        more = "明显少于" if (d.get("rows") or 0) < (d.get("median") or 0) else "明显多于"
+        return (f"{source_zh(county, src)}共 {d.get('rows')} 行，{more}本县以往{kind_of_day}的通常水平"
+                f"（最近 {d.get('history_days')} 个{kind_of_day}的中位数为 {d.get('median'):g} 行）")
+    if kind == "stale_source":
+        lo, hi = (d.get("window") or ["?", "?"])[:2]
+        return (f"{lo} 至 {hi} 期间虽有 {d.get('days_with_files')} 天报送了{record_zh(rt)}，但没有任何新增或修改的记录"
+                + (f"（最近一次变化在 {d['last_change']}）" if d.get("last_change") else ""))
+    if kind == "chronic_late":
+        late = d.get("late_dates") or []
+        return f"最近 {len(d.get('window') or [])} 个业务日期中有 {len(late)} 天逾期报送：{'、'.join(late)}"
+    return alert["summary"]
+
+
+def alert_fix(alert: dict, county: County) -> str:
+    """What the county should do, matched to its transport; never SQL or CLI."""
+    d = alert.get("details") or {}
+    kind, day, rt = alert["kind"], alert["business_date"], _record_type(alert)
+    src = d.get("source_file")
+    pull = county.transport != "file_drop"
+    if kind == "late":
+        return fix_nothing_received(county, day)
+    if kind == "missing":
+        return fix_nothing_received(county, day, alert["record_type"])
+    if kind == "invalid":
+        return fix_rows(county, src) + "。不合格的行见下文"
+    if kind == "rejected":
+        rules = set(d.get("rules") or {})
+        if "file.schema" in rules and rt:
+            return schema_zh(county, rt, _NoDrift()) + "。" + fix_schema(county, src, rt)
+        if "file.readable" in rules:
+            return (f"请导出有效的文件（CSV 用 UTF-8 或 GBK 编码，GBK 须在 manifest.json 中写明 \"encoding\": \"gbk\"；"
+                    f"JSON 为对象数组；XLSX 数据放在第一个工作表）后重新报送 {src}")
+        if rt:
+            return fix_resend_file(county, src, rt)
+    if kind == "volume_anomaly":
+        if pull:
+            return ("请核对本县系统中该类记录是否都已录入、能被接口或数据库查到；如数量属实，请回复市级监督人员说明情况")
+        return (f"请核对导出是否完整（日期范围、筛选条件、分页），如有遗漏请重新报送整份文件 {src}；"
+                "如数量属实，请回复市级监督人员说明情况")
+    if kind == "stale_source":
+        return ("请检查本县系统的导出或接口是否包含新增和修改的记录（更新时间 updated_at、筛选条件），并补报遗漏的变化；"
+                "如确实没有变化，请告知监督人员")
+    if kind == "chronic_late":
+        return "请把本县的导出安排在报送期限之前完成；如确实无法按时，请向省级申请调整报送期限或延期"
+    return alert["fix"]
+
+
+class _NoDrift:
+    """Schema text without a known difference (the alert only knows the rule): the header the contract needs."""
+
+    renamed: dict = {}
+    missing: list = []
+    added: list = []
+
+
+def closes_zh(kind: str, county: County) -> str:
+    return {
+        "late": "收到本县当天的数据后", "missing": "收到该类数据后", "stale_source": "收到有变化的记录后",
+        "chronic_late": "逾期天数降到阈值以下后",
+    }.get(kind, "更正后的数据成功入库后")
+
+
+def bad_row_lines(rt: RecordType, rows: list[dict], total: int) -> list[str]:
+    """The first quarantined rows: spreadsheet row, record id, each rule with its field, Chinese text and value."""
+    lines = []
+    for q in rows:
+        raw = q.get("raw_row") or {}
+        rid = f"（记录标识 {q['record_id']}）" if q.get("record_id") else "（无记录标识）"
+        parts = []
+        for r in q["failed_rules"]:
+            if r.startswith("file."):
+                continue
+            fields = rule_fields(rt, r)
+            got = f"，收到的值为“{raw.get(fields[0])}”" if len(fields) == 1 and raw.get(fields[0]) is not None else ""
+            parts.append(f"{rule_zh(rt, r)}（规则 {r}）{got}")
+        lines.append(f"  - {row_zh(q.get('source_file'), q['row_number'])}{rid}：" + "；".join(parts or ["见上"]))
+    if total > len(rows):
+        lines.append(f"  ……共 {total} 行，以上为前 {len(rows)} 行")
+    return lines
+
+
+def alert_county_body(alert: dict, county: County, rows: list[dict] | None = None, total_rows: int = 0) -> list[str]:
+    """The Chinese lines of an alert as the county reads it."""
+    from supervision import divisions
+
+    rt = _record_type(alert)
+    d = alert.get("details") or {}
+    province = (divisions.division(county.province_code) or {}).get("name", county.province_code)
+    lines = [f"县（区）：{county.code} {county.name}（{county.city_name}，{province}）",
+             f"业务日期：{alert['business_date']}" + (f"　数据类型：{record_zh(rt)}" if rt else ""),
+             f"报送方式：{TRANSPORT_ZH.get(county.transport, county.transport)}"]
+    if d.get("source_file"):
+        lines.append(f"{'文件' if county.transport == 'file_drop' else '数据来源'}：{d['source_file']}")
+    lines += [f"问题：{alert_problem(alert, county)}", f"需要您做的：{alert_fix(alert, county)}"]
+    if rows and rt:
+        lines.append("不合格的行（表格中的行号，表头为第 1 行）：" if is_spreadsheet(d.get("source_file"))
+                     else "不合格的记录：")
+        lines += bad_row_lines(rt, rows, total_rows)
+    if d.get("deadline") and alert["kind"] in ("late", "missing"):
+        lines.append(f"报送期限：{_local(d['deadline'])}（北京时间）")
+    lines.append(f"提醒编号 #{alert['alert_id']}，{_local(alert['opened_at'])} 发出；{closes_zh(alert['kind'], county)}自动关闭。")
+    return lines
+
+
+def alert_county_title(alert: dict, county: County | None, kind_zh: str, kind_en: str, prefix: str = "") -> str:
+    rt = _record_type(alert)
+    who = f"{county.code} {county.name}" if county else str(alert.get("county_code"))
+    what = f" {record_zh(rt)}" if rt else ""
+    return f"{prefix}[{kind_zh}] {who}{what}，业务日期 {alert['business_date']} | {kind_en}"
+
+
+# ---------------------------------------------------------------------------------------------- daily notice
+
+
+def quarantine_notice(county: County, today: date, files: list[dict]) -> tuple[str, str]:
+    """The county's daily notice of rows quarantined under the threshold (the rest of each file loaded).
+
+    ``files``: dicts with business_date, record_type, source_file, rows_received, rows_quarantined, rules
+    [(rule, rows)], rows (the first quarantined rows: row_number, record_id, raw_row, failed_rules, source_file)."""
+    total = sum(f["rows_quarantined"] for f in files)
+    title = (f"[数据隔离日报] {county.code} {county.name}：{len(files)} 个文件共 {total} 行未入库，请更正后重新报送"
+             f" | daily notice of quarantined rows, {today}")
+    lines = [f"县（区）：{county_zh(county)}　报送方式：{TRANSPORT_ZH.get(county.transport, county.transport)}",
+             f"以下数据已入库，但其中 {total} 行不符合报送规范，被隔离、未入库（未超过拒收阈值，所以没有单独的提醒）。"]
+    for f in files:
+        rt = RECORD_TYPES[f["record_type"]]
+        lines += ["", f"业务日期 {f['business_date']}　{record_zh(rt)}　{source_zh(county, f['source_file'])}：",
+                  f"  共 {f['rows_received']} 行，{f['rows_quarantined']} 行被隔离，"
+                  f"{f['rows_received'] - f['rows_quarantined']} 行已入库。",
+                  "  各规则不合格行数：" + rule_counts_zh(rt, f["rules"]),
+                  "  前几行（" + ("表格中的行号，表头为第 1 行" if is_spreadsheet(f["source_file"]) else "记录序号") + "）："]
+        lines += ["  " + x for x in bad_row_lines(rt, f["rows"], f["rows_quarantined"])]
+        lines.append(f"  需要您做的：{fix_rows(county, f['source_file'])}。")
+    lines += ["", "每天汇总发送一次；已更正并入库的行不再出现。",
+              f"{GLOSS}{county_en(county)}: {total} quarantined row(s) in {len(files)} loaded file(s); "
+              "correct them and re-send (file drop) or correct them in the county system (API, database)."]
+    return title, "\n".join(lines)

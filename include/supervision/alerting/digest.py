@@ -13,12 +13,12 @@ from datetime import datetime, time, timedelta
 import psycopg
 from psycopg.rows import dict_row
 
-from supervision import divisions
+from supervision import county_text, divisions
 from supervision.alerting.evidence import local_today
 from supervision.alerting.judge import TZ
 from supervision.alerting.kinds import KINDS, LEVELS
 from supervision.alerting.messages import digest_title, local
-from supervision.alerting.notify import contact_channels, dedupe_key
+from supervision.alerting.notify import contact_channels, dedupe_key, first_quarantined_rows
 from supervision.alerting.settings import AlertSettings
 from supervision.registry import County
 
@@ -124,3 +124,58 @@ def render_digest(conn: psycopg.Connection, level: str, code: str, members: list
     lines += ["Details: supervision alerts list --" + ("city " if level == "city" else "province ") + code,
               "Scorecards: " + READER_SCORECARD.format("city_code" if level == "city" else "province_code", code)]
     return digest_title(code, name, day, level), "\n".join(lines)
+
+
+NOTICE_ROWS = 5  # quarantined rows shown per file in the county's daily notice
+
+# Loaded files of a county with rows still quarantined (under the threshold: no alert of their own), that no
+# earlier notice listed, for the business dates alerts look at.
+_NOTICE_FILES = """
+SELECT s.submission_id, s.business_date, s.record_type, s.source_file, s.rows_received, s.rows_quarantined
+FROM ops.submission s
+WHERE s.county_code = %(county)s AND s.superseded_by IS NULL AND s.status = 'loaded_with_quarantine'
+  AND s.business_date >= %(since)s
+  AND EXISTS (SELECT 1 FROM ops.quarantine q WHERE q.submission_id = s.submission_id AND q.resolved_at IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM ops.alert_notification n
+                  WHERE n.digest_scope = %(county)s AND s.submission_id = ANY(n.submission_ids))
+ORDER BY s.business_date, s.record_type"""
+_NOTICE_RULES = """
+SELECT r, count(*) FROM ops.quarantine q CROSS JOIN LATERAL unnest(q.failed_rules) AS r
+WHERE q.submission_id = %s AND q.resolved_at IS NULL GROUP BY r ORDER BY 2 DESC, 1"""
+
+
+def plan_county_notices(conn: psycopg.Connection, counties: list[County], settings: AlertSettings,
+                        now: datetime) -> int:
+    """The county's daily notice of quarantined rows (rows under the threshold raise no alert): one message per
+    county and day after ``digest_time``, listing per file the rows per rule and the first rows, through the
+    county contact's channels. Each submission is told once (``submission_ids``)."""
+    if not digest_due(now, settings):
+        return 0
+    today = local_today(now)
+    since = today - timedelta(days=settings.lookback_days + 1)
+    planned = 0
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        for c in counties:
+            channels = contact_channels(c.contact)
+            if not channels or cur.execute(
+                    "SELECT 1 FROM ops.alert_notification WHERE digest_scope = %s AND digest_date = %s LIMIT 1",
+                    (c.code, today)).fetchone():
+                continue
+            files = cur.execute(_NOTICE_FILES, {"county": c.code, "since": since}).fetchall()
+            if not files:
+                continue
+            for f in files:
+                f["rules"] = [tuple(r.values()) for r in cur.execute(_NOTICE_RULES, (f["submission_id"],)).fetchall()]
+                f["rows"], _ = first_quarantined_rows(conn, f["submission_id"], NOTICE_ROWS)
+            title, body = county_text.quarantine_notice(c, today, files)
+            ids = [f["submission_id"] for f in files]
+            for channel in channels:
+                row = conn.execute(
+                    "INSERT INTO ops.alert_notification (dedupe_key, digest_scope, digest_date, level, audience,"
+                    " recipient, channel, title, body, created_at, next_attempt_at, submission_ids) VALUES (%s, %s,"
+                    " %s, 0, 'county', %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedupe_key) DO NOTHING"
+                    " RETURNING notification_id",
+                    (dedupe_key(f"quarantine:{c.code}:{today}", "county", channel), c.code, today, c.contact.name,
+                     channel, title, body, now, now, ids)).fetchone()
+                planned += row is not None
+    return planned
