@@ -193,14 +193,17 @@ def schema_zh(county: County, rt: RecordType, drift) -> str:
     """Schema drift explained: which header the contract needs, and what differs (with Chinese labels)."""
     head = {"file_drop": "第一行（表头）必须是这些字段名", "http_api": "接口返回的每条记录必须使用这些字段名",
             "database": "数据库中约定的列必须对应这些字段"}.get(county.transport, "字段名必须是")
+    def names(fields: Iterable[str]) -> str:  # the name to write first: it is what the header holds
+        return "、".join(f"{n}（{rt.field(n).zh}）" for n in fields)
+
     parts = []
     if drift.renamed:
-        parts.append("疑似改名：" + "、".join(f"“{new}”应为 {rt.field(old).label}" for old, new in drift.renamed.items()))
+        parts.append("疑似改名：" + "、".join(f"“{new}”应为 {names([old])}" for old, new in drift.renamed.items()))
     if drift.missing:
-        parts.append("缺少：" + field_list_zh(rt, drift.missing))
+        parts.append("缺少：" + names(drift.missing))
     if drift.added:
         parts.append("多出（规范中没有）：" + "、".join(drift.added))
-    return f"{head}（报送规范 v1，{record_zh(rt)}，顺序不限）：{field_list_zh(rt)}。" + "；".join(parts)
+    return f"{head}（报送规范 v1，{record_zh(rt)}，顺序不限）：{names(rt.field_names)}。" + "；".join(parts)
 
 
 def reason_schema(county: County, rt: RecordType, source: str, drift) -> str:
@@ -389,8 +392,12 @@ def bad_row_lines(rt: RecordType, rows: list[dict], total: int) -> list[str]:
             if r.startswith("file."):
                 continue
             fields = rule_fields(rt, r)
-            got = f"，收到的值为“{raw.get(fields[0])}”" if len(fields) == 1 and raw.get(fields[0]) is not None else ""
-            parts.append(f"{rule_zh(rt, r)}（规则 {r}）{got}")
+            if len(fields) == 1:  # the rule itself is explained above: here the field and what was sent
+                value = raw.get(fields[0])
+                got = "为空" if value is None else f"收到的值为“{value}”"
+                parts.append(f"{rt.field(fields[0]).label}{got}（规则 {r}）")
+            else:
+                parts.append(f"{rule_zh(rt, r)}（规则 {r}）")
         lines.append(f"  - {row_zh(q.get('source_file'), q['row_number'])}{rid}：" + "；".join(parts or ["见上"]))
     if total > len(rows):
         lines.append(f"  ……共 {total} 行，以上为前 {len(rows)} 行")

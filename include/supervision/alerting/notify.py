@@ -96,7 +96,8 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
     if not a.add(url):
         return False, "apprise cannot use this channel URL (unknown scheme or malformed)"
     with apprise.LogCapture(level=_logging.WARNING) as logs:
-        ok = bool(a.notify(body=body, title=title))
+        # the body is plain text: said so, apprise keeps its line breaks (else e-mail shows it as one HTML line)
+        ok = bool(a.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
     if ok:
         return True, None
     lines = [x for x in logs.getvalue().splitlines() if x.strip()]
