@@ -41,6 +41,12 @@ def record_zh(rt: RecordType | str) -> str:
     return f"{rt.zh}（{rt.name}）"
 
 
+def shown(source: str | None) -> str | None:
+    """A source reference as a county reads it: a database pull is described as ``SELECT <table> (<conn>) <window>``
+    in the ledger; the county is shown ``table <table> ...`` (no SQL in what it receives)."""
+    return "table " + source[len("SELECT "):] if source and source.startswith("SELECT ") else source
+
+
 def is_spreadsheet(source: str | None) -> bool:
     return bool(source) and PurePosixPath(source).suffix.lower() in SPREADSHEET
 
@@ -126,13 +132,15 @@ def fix_nothing_received(county: County, business_date: date | None = None, reco
 def row_message(county: County, rt: RecordType, source: str | None, row_number: int | None, rule: str,
                 english: str, value: object = None, show_value: bool = False, whole_file: str | None = None) -> str:
     """One quarantine message: one rule broken by one row (or the whole file)."""
+    source = shown(source)
     fields = rule_fields(rt, rule)
     what = whole_file or rule_zh(rt, rule)
     got = ""
     if show_value:
         got = "，收到的值为空" if value is None else f"，收到的值为“{value}”"
     where = f"{county_zh(county)} {source_zh(county, source)} {row_zh(source, row_number)}"
-    field_zh = f"字段 {field_list_zh(rt, fields)}：" if fields and not whole_file else ""
+    labels = [rt.field(f).label for f in fields]
+    field_zh = f"字段 {'、'.join(labels)}：" if labels and not whole_file and not all(x in what for x in labels) else ""
     en_got = f" (got {value!r})" if show_value else ""
     fix = fix_resend_file(county, source, rt) if whole_file else fix_rows(county, source)
     return (f"{where}：{field_zh}{what}（规则 {rule}）{got}。{fix}。"
@@ -141,6 +149,7 @@ def row_message(county: County, rt: RecordType, source: str | None, row_number: 
 
 def warning_message(county: County, rt: RecordType, source: str | None, row_number: int, rule: str, english: str,
                     value: object) -> str:
+    source = shown(source)
     where = f"{county_zh(county)} {source_zh(county, source)} {row_zh(source, row_number)}"
     return (f"{where}：提示（该行已入库）：{rule_zh(rt, rule)}（规则 {rule}），收到的值为“{value}”。请核对该关联记录是否已报送。"
             f"{GLOSS}{county_en(county)} file {source} {row_en(source, row_number)}: {rule}: {english} (got {value!r})")
@@ -184,6 +193,7 @@ def reason_unreadable(county: County, rt: RecordType, source: str, fmt: str, err
 
 
 def reason_damaged(county: County, rt: RecordType, source: str, rule: str, english: str) -> str:
+    source = shown(source)
     return (f"{county_zh(county)}：{source_zh(county, source)}被拒收：{rule_zh(rt, rule)}（规则 {rule}）。"
             f"{fix_resend_file(county, source, rt)}。"
             f"{GLOSS}{county_en(county)}: {source} rejected: {english}. Re-send the file and its manifest line.")
@@ -207,6 +217,7 @@ def schema_zh(county: County, rt: RecordType, drift) -> str:
 
 
 def reason_schema(county: County, rt: RecordType, source: str, drift) -> str:
+    source = shown(source)
     return (f"{county_zh(county)}：{source_zh(county, source)}被拒收：表头与报送规范不一致（规则 file.schema）。"
             f"{schema_zh(county, rt, drift)}。{fix_schema(county, source, rt)}。"
             f"{GLOSS}{county_en(county)}: {source} rejected: {drift}. Send the columns of contract v1 ({rt.name}).")
@@ -214,6 +225,7 @@ def reason_schema(county: County, rt: RecordType, source: str, drift) -> str:
 
 def reason_threshold(county: County, rt: RecordType, source: str, bad: int, rows: int,
                      counts: list[tuple[str, int]]) -> str:
+    source = shown(source)
     share = bad / rows if rows else 0.0
     top = rule_counts_zh(rt, counts[:5])
     return (f"{county_zh(county)}：{source_zh(county, source)}被拒收：{rows} 行中有 {bad} 行（{share:.0%}）不符合规则，"
@@ -227,6 +239,7 @@ def reason_loaded(county: County, rt: RecordType, source: str, notes: list[str],
                   counts: list[tuple[str, int]], warnings: int, warning_counts: list[tuple[str, int]],
                   english: str) -> str | None:
     """A loaded file: what was not loaded and why (None when everything loaded cleanly)."""
+    english, source = english.replace(source, shown(source)), shown(source)
     if not (notes or quarantined or warnings):
         return None
     parts = []
@@ -253,6 +266,7 @@ def reason_our_config(county: County, english: str) -> str:
 
 
 def reason_being_loaded(county: County, source: str) -> str:
+    source = shown(source)
     return f"{county_zh(county)}：{source_zh(county, source)}：正在入库{GLOSS}{county_en(county)}: {source}: being loaded"
 
 
@@ -294,7 +308,7 @@ def alert_problem(alert: dict, county: County) -> str:
     """What is wrong, in Chinese, from the alert's kind and details (alert['summary'] is the English gloss)."""
     d = alert.get("details") or {}
     kind, day, rt = alert["kind"], alert["business_date"], _record_type(alert)
-    src = d.get("source_file")
+    src = shown(d.get("source_file"))
     deadline = f"报送期限 {_local(d['deadline'])}（北京时间）" if d.get("deadline") else "报送期限"
     if kind == "late":
         why = f"；本县系统无法读取：{d['source_error'].split(GLOSS)[0]}" if d.get("source_error") else ""
@@ -336,7 +350,7 @@ def alert_fix(alert: dict, county: County) -> str:
     """What the county should do, matched to its transport; never SQL or CLI."""
     d = alert.get("details") or {}
     kind, day, rt = alert["kind"], alert["business_date"], _record_type(alert)
-    src = d.get("source_file")
+    src = shown(d.get("source_file"))
     pull = county.transport != "file_drop"
     if kind == "late":
         return fix_nothing_received(county, day)
@@ -415,7 +429,7 @@ def alert_county_body(alert: dict, county: County, rows: list[dict] | None = Non
              f"业务日期：{alert['business_date']}" + (f"　数据类型：{record_zh(rt)}" if rt else ""),
              f"报送方式：{TRANSPORT_ZH.get(county.transport, county.transport)}"]
     if d.get("source_file"):
-        lines.append(f"{'文件' if county.transport == 'file_drop' else '数据来源'}：{d['source_file']}")
+        lines.append(f"{'文件' if county.transport == 'file_drop' else '数据来源'}：{shown(d['source_file'])}")
     lines += [f"问题：{alert_problem(alert, county)}", f"需要您做的：{alert_fix(alert, county)}"]
     if rows and rt:
         lines.append("不合格的行（表格中的行号，表头为第 1 行）：" if is_spreadsheet(d.get("source_file"))

@@ -191,7 +191,7 @@ def test_rows_under_the_threshold_reach_the_county_in_a_daily_notice_and_a_resen
         (3, good.loc[2, "record_id"], ["agency_code.identifier"]), (5, None, ["record_id.required"])]
     (_, _, _, (msg3,), _), (_, _, _, (msg5,), _) = rows
     county_facing(msg3)
-    assert msg3.startswith(f"411002 魏都区（许昌市） 文件 {rel} 第 4 行：字段 执法主体统一社会信用代码（agency_code）：")
+    assert msg3.startswith(f"411002 魏都区（许昌市） 文件 {rel} 第 4 行：执法主体统一社会信用代码（agency_code）须为有效的")
     assert "（规则 agency_code.identifier）" in msg3 and f"收到的值为“{bad.loc[2, 'agency_code']}”" in msg3
     assert "| EN: county 411002" in msg3 and " row 4: agency_code.identifier" in msg3
     assert "第 6 行" in msg5 and "记录标识（record_id）必填" in msg5
@@ -276,7 +276,7 @@ def test_a_json_row_is_named_as_the_nth_object(day):
     balanced(day)
     ((number, _, rules, (msg,), _),) = quarantine(day, outcome.submission_id)
     assert (number, rules) == (2, ["filed_date.format"])
-    assert msg.startswith(f"411002 魏都区（许昌市） 文件 {rel} 第 2 条记录（数组中的第 2 个对象）：字段 立案日期（filed_date）")
+    assert msg.startswith(f"411002 魏都区（许昌市） 文件 {rel} 第 2 条记录（数组中的第 2 个对象）：立案日期（filed_date）须为真实日期")
     assert "record 2: filed_date.format" in msg
 
 
@@ -302,3 +302,15 @@ def test_the_fix_matches_the_county_transport(transport, says, never):
     zh = body.split(county_text.GLOSS.strip())[0]
     for text in never:
         assert text not in zh, text
+
+
+def test_a_database_county_is_never_shown_sql_and_is_told_to_fix_its_system():
+    from supervision.contract import ENFORCEMENT
+
+    county = County(code=COUNTY, name="魏都区", city_code="4110", city_name="许昌市", province_code="41",
+                    transport="database")
+    ref = "SELECT enforcement_view (county_db_411002) updated_at in [2026-11-20 00:00, 2026-11-21 00:00)"
+    msg = county_text.row_message(county, ENFORCEMENT, ref, 3, "status.enum", "status is one of ...", "bad", True)
+    county_facing(msg)
+    assert "第 3 条记录" in msg and "table enforcement_view" in msg and "下一次夜间拉取" in msg
+    assert "重新报送" not in msg.split(county_text.GLOSS)[0]  # nothing to re-send: the next pull fetches it
