@@ -116,7 +116,9 @@ def test_morning_digest_once_per_city_and_province(alert_db, sinks, tmp_path):
     body = xuchang[0]["message"]
     assert "许昌市 (4110), business date 2026-11-22" in body
     assert "Counties: 2; judged: 2; on time and valid: 1; late (nothing by the deadline): 1" in body
-    assert "Late: 411003 建安区" in body and "#1 411003 建安区 2026-11-22 late" in body
+    assert "许昌市（4110）业务日期 2026-11-22 的报送情况" in body and "县（区）2 个；已评判 2；按时且合格 1" in body
+    assert "Late: 411003 建安区" in body and "#1 411003 建安区 2026-11-22 逾期未报 late" in body
+    assert "截至报送期限 2026-11-23 06:00（北京时间），未收到业务日期 2026-11-22 的任何数据" in body
     assert "Counties: 3" in province[0]["body"] and "4101 郑州市: 1 counties, 1 on time and valid" in province[0]["body"]
     run_monitor(at(2026, 11, 24, 8, 31), reg, codes, tmp_path / "none")  # the next morning: a new digest
     assert len([p for p in hook.at("/city/4110") if "晨报" in p["title"]]) == 2
