@@ -314,3 +314,25 @@ def test_a_database_county_is_never_shown_sql_and_is_told_to_fix_its_system():
     county_facing(msg)
     assert "第 3 条记录" in msg and "table enforcement_view" in msg and "下一次夜间拉取" in msg
     assert "重新报送" not in msg.split(county_text.GLOSS)[0]  # nothing to re-send: the next pull fetches it
+
+
+def test_an_id_less_row_stays_open_until_a_resend_loads_it(day):
+    good = day["original"]
+    bad = good.copy()
+    bad.loc[4, "record_id"] = ""
+    write(day, bad)
+    first = run_pipeline(day)["enforcement_cases"]
+    again = bad.copy()
+    again.loc[0, "agency_name"] = again.loc[0, "agency_name"] + "（更正）"  # another change: a new file, same bad row
+    again.loc[0, "updated_at"] = "2026-11-20T23:00:00+08:00"
+    write(day, again)
+    second = run_pipeline(day)["enforcement_cases"]
+    assert (first.rows_quarantined, second.rows_quarantined) == (1, 1)
+    assert [r[4] for r in quarantine(day, first.submission_id)] == [None]  # still not loaded: still open
+    balanced(day)
+    write(day, good)
+    third = run_pipeline(day)["enforcement_cases"]
+    assert third.status == "loaded"
+    assert [r[4] for r in quarantine(day, first.submission_id) + quarantine(day, second.submission_id)] == [
+        third.submission_id] * 2
+    balanced(day)
