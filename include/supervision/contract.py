@@ -189,7 +189,7 @@ ENFORCEMENT = RecordType(
     rules=(
         Rule("case_number_required_unless_inspection", "required_unless", ("case_number", "action_type",
              "inspection"), "case_number is required unless action_type is inspection",
-             zh="执法行为类别不是行政检查（inspection）时，执法文书号（case_number）必填"),
+             zh="执法行为类别（action_type）不是行政检查（inspection）时，执法文书号（case_number）必填"),
         Rule("decided_not_before_filed", "date_order", ("filed_date", "decided_date"),
              "decided_date must not be before filed_date",
              zh="决定日期（decided_date）不得早于立案日期（filed_date）"),

@@ -180,7 +180,7 @@ def reason_missing(county: County, rt: RecordType, business_date: date, listed: 
 
 def reason_folder_problem(county: County, rt: RecordType, problem: str) -> str:
     return (f"{county_zh(county)}：{record_zh(rt)}：{rule_zh(rt, 'file.discover')}：{problem}。"
-            f"请在报送目录中只保留一个该类数据文件后重新报送（规则 file.discover）。"
+            f"请在报送目录中只保留一个该类数据文件（且为普通文件）后重新报送。"
             f"{GLOSS}{county_en(county)}: {rt.name}: {problem}")
 
 
