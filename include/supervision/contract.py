@@ -198,10 +198,10 @@ ENFORCEMENT = RecordType(
              zh="结案日期（closed_date）不得早于决定日期（decided_date）"),
         Rule("amounts_only_for_penalty", "amount_only_for", ("action_type", "penalty", "fine_amount",
              "confiscated_amount"), "fine_amount and confiscated_amount are only allowed on a penalty",
-             zh="只有行政处罚（penalty）才能填写罚款金额（fine_amount）和没收金额（confiscated_amount）"),
+             zh="只有执法行为类别（action_type）为行政处罚（penalty）时才能填写罚款金额（fine_amount）和没收金额（confiscated_amount）"),
         Rule("major_decision_needs_legal_review", "major_needs_review", ("is_major", "decided_date",
              "legal_review_done"), "a decided major decision (重大执法决定) needs legal review (法制审核)",
-             zh="已作出决定的重大执法决定（is_major）必须经过法制审核（legal_review_done 为 是）"),
+             zh="已作出决定（决定日期 decided_date 已填）的重大执法决定（is_major 为 是）必须经过法制审核（legal_review_done 为 是）"),
     ),
 )
 
