@@ -88,6 +88,10 @@ def field_list_zh(rt: RecordType, names: Iterable[str] | None = None) -> str:
 # ---------------------------------------------------------------------------------------------- what to send
 
 
+def _whole(county: County) -> str:
+    return "整份文件" if county.transport == "file_drop" else "本次拉取的整批数据"
+
+
 def fix_rows(county: County, source: str | None) -> str:
     """What to do about rows that break rules."""
     if county.transport == "file_drop":
@@ -229,7 +233,7 @@ def reason_threshold(county: County, rt: RecordType, source: str, bad: int, rows
     share = bad / rows if rows else 0.0
     top = rule_counts_zh(rt, counts[:5])
     return (f"{county_zh(county)}：{source_zh(county, source)}被拒收：{rows} 行中有 {bad} 行（{share:.0%}）不符合规则，"
-            f"超过本县的拒收阈值 {county.reject_threshold:.0%}（规则 file.reject_threshold），整份文件未入库。"
+            f"超过本县的拒收阈值 {county.reject_threshold:.0%}（规则 file.reject_threshold），{_whole(county)}未入库。"
             f"主要问题：{top}。{fix_rows(county, source)}，每一行的问题见隔离记录和数据中心的通知。"
             f"{GLOSS}{county_en(county)}: {source} rejected: {bad} of {rows} rows ({share:.0%}) break rules, over "
             f"the county's threshold of {county.reject_threshold:.0%}. Fix the rows and re-send the whole file.")
@@ -323,7 +327,7 @@ def alert_problem(alert: dict, county: County) -> str:
         share = f"（{bad / rows:.0%}）" if rows else ""
         rules = [(r, n) for r, n in (d.get("rules") or {}).items() if not r.startswith("file.")]
         return (f"{source_zh(county, src)}中 {rows} 行有 {bad} 行{share}不符合规则，超过本县的拒收阈值 "
-                f"{county.reject_threshold:.0%}（规则 file.reject_threshold），整份文件被拒收，未入库。"
+                f"{county.reject_threshold:.0%}（规则 file.reject_threshold），{_whole(county)}被拒收，未入库。"
                 f"各规则不合格行数：{rule_counts_zh(rt, rules) if rt else rules}")
     if kind == "rejected":
         rules = [r for r in (d.get("rules") or {}) if r.startswith(("file.", "source."))]

@@ -24,6 +24,7 @@ import pytest
 from supervision import county_text
 from supervision.alerting.messages import alert_body, alert_title
 from supervision.alerting.monitor import run_monitor
+from supervision.contract import RECORD_TYPES
 from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile
 from supervision.registry import County, load_registry
@@ -336,3 +337,52 @@ def test_an_id_less_row_stays_open_until_a_resend_loads_it(day):
     assert [r[4] for r in quarantine(day, first.submission_id) + quarantine(day, second.submission_id)] == [
         third.submission_id] * 2
     balanced(day)
+
+
+def test_an_api_county_is_told_to_correct_its_system_not_to_resend_a_file(day):
+    """The same pipeline path as a pull (ingest of an API batch), the same notifier: the fix fits an API county."""
+    from supervision.pipeline import ingest
+    from supervision.sources import RawBatch
+    from supervision.sources.common import batch_sha256, strings_frame
+
+    registry = day["registry"].with_name("registry-api.yaml")
+    registry.write_text(day["registry"].read_text(encoding="utf-8").replace(
+        "    contact:", "    transport: http_api\n    source: {conn_id: county_411002_api, base_path: /county/411002/v1}"
+        "\n    contact:"), encoding="utf-8")
+    county = load_registry(registry).county(COUNTY)
+    assert county.transport == "http_api"
+    bad = day["original"].copy()
+    half = len(bad) // 2 + 1
+    bad.loc[: half - 1, "filed_date"] = "2026-13-01"
+    rt = RECORD_TYPES["enforcement_cases"]
+    frame = strings_frame(bad.to_dict("records"), rt.field_names)
+    raw = RawBatch("http_api", None, batch_sha256(frame), at(DAY, 23, 59), frame)
+    ref = "GET /county/411002/v1/enforcement_cases updated_at [2026-11-20T00:00:00+08:00, 2026-11-21T00:00:00+08:00)"
+    ctx = RunContext.default(DAY, day["drop"], warehouse_url=day["url"])
+    outcome = ingest(county, rt, raw, ctx, source_kind="http_api", source_ref=ref)
+    assert (outcome.status, outcome.rows_quarantined) == ("rejected", len(bad))
+    for other in RECORD_TYPES.values():  # nothing changed in the other types that night: empty pulls
+        if other is not rt:
+            empty = strings_frame([], other.field_names)
+            ingest(county, other, RawBatch("http_api", None, batch_sha256(empty), at(DAY, 23, 59), empty), ctx,
+                   source_kind="http_api", source_ref=ref.replace(rt.name, other.name))
+    balanced(day)
+    county_facing(outcome.reason)
+    assert "本县HTTP 接口的数据" in outcome.reason and "下一次夜间拉取会自动取回更正后的记录" in outcome.reason
+    (_, _, rules, messages, _) = quarantine(day, outcome.submission_id)[0]
+    assert "第 1 条记录：" in messages[rules.index("filed_date.format")]  # a pull has no header row
+
+    run_monitor(at(DAY.replace(day=21), 6, 40), registry, [COUNTY], day["drop"], day["url"])
+    mails = [m for m in day["smtp"].messages if COUNTY in m["subject"]]
+    (mail,) = [m for m in mails if "数据不合格" in m["subject"]]
+    show("invalid pull, HTTP API county", mail)
+    body = mail["body"]
+    county_facing(body)
+    assert "报送方式：HTTP 接口" in body and "下一次夜间拉取会自动取回更正后的记录" in body
+    assert "本次拉取的整批数据被拒收" in body and "整份文件" not in body
+    assert "  - 第 1 条记录（记录标识" in body and "立案日期（filed_date）收到的值为“2026-13-01”" in body
+    for m in mails:  # nothing asks an API county for a file, a drop folder or a manifest
+        county_facing(m["body"])
+        zh = m["body"].split(county_text.GLOSS.strip())[0]
+        for text in ("manifest.json", "报送目录", "重新报送整份文件"):
+            assert text not in zh, (m["subject"], text)
