@@ -13,6 +13,7 @@ in an API or database pull the n-th record of the pull.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePosixPath
@@ -246,16 +247,33 @@ def reason_loaded(county: County, rt: RecordType, source: str, notes: list[str],
     english, source = english.replace(source, shown(source)), shown(source)
     if not (notes or quarantined or warnings):
         return None
-    parts = []
-    for n in notes:
-        parts.append("未附 manifest.json（文件仍已读取）" if n.startswith("no manifest.json")
-                      else "该文件未在 manifest.json 中登记" if n.endswith("is not listed in manifest.json") else n)
+    parts = [note_zh(n) for n in notes]
     if quarantined:
         parts.append(f"{quarantined} 行不符合规则，已隔离（未入库），其余行已入库：{rule_counts_zh(rt, counts)}。"
                      f"{fix_rows(county, source)}")
     if warnings:
         parts.append(f"{warnings} 条提示（相关行已入库）：{rule_counts_zh(rt, warning_counts)}")
     return f"{county_zh(county)}：{source_zh(county, source)}：" + "；".join(parts) + f"。{GLOSS}{english}"
+
+
+_NOTES = (  # the notes the pipeline adds to a loaded file's ledger row, in Chinese (else: see the English gloss)
+    (re.compile(r"^no manifest\.json"), "未附 manifest.json（文件仍已读取）"),
+    (re.compile(r"is not listed in manifest\.json$"), "该文件未在 manifest.json 中登记"),
+    (re.compile(r"^nothing to pull: changes before (.+) were already loaded, with business date (\S+)"),
+     r"无需拉取：\1 之前的变化已随业务日期 \2 入库"),
+    (re.compile(r"^catch-up: the window starts at (.+) \(loaded up to business date (\S+)\)"),
+     r"补拉：本次从 \1 开始（此前已入库到业务日期 \2），也包含其后几天的变化"),
+    (re.compile(r"^first \S+ pull of this county: continues from the newest record the warehouse already holds "
+                r"\((.+)\)"), r"本县首次拉取：从仓库中已有的最新记录（\1）开始"),
+    (re.compile(r"^the landed batch of the earlier pull .* is gone"), "之前拉取的数据已不在，本次重新拉取了同一时间段"),
+)
+
+
+def note_zh(note: str) -> str:
+    for pattern, zh in _NOTES:
+        if m := pattern.search(note):
+            return m.expand(zh)
+    return "数据中心另有说明（见英文部分）"
 
 
 def reason_pipeline_error(county: County, rt: RecordType, error: str) -> str:
