@@ -292,20 +292,34 @@ def reason_being_loaded(county: County, source: str) -> str:
     return f"{county_zh(county)}：{source_zh(county, source)}：正在入库{GLOSS}{county_en(county)}: {source}: being loaded"
 
 
+_PULL_FIX = {  # SourceError.kind -> what the county does (the engineers' part is in the English todo)
+    "auth": "本县系统拒绝了数据中心的{cred}：请与数据中心核对{cred}是否过期或被更换",
+    "rate_limited": "本县接口限制了访问频率：请放宽对数据中心的限流，或告知数据中心可以拉取的时段",
+    "request": "本县系统拒绝了数据中心的请求（地址或参数与约定不符）：请与数据中心核对接口约定是否有变化",
+}
+
+
 def reason_source_error(county: County, rt: RecordType, target: str, status: str, error: str, todo: str,
-                        since: str, kept: str | None) -> str:
+                        since: str, kept: str | None, kind: str | None = None) -> str:
     """A pull that could not be done (``source_error``) or brought back something unusable (``rejected``)."""
     system = TRANSPORT_ZH.get(county.transport, county.transport)
     if status == "rejected":
-        zh = (f"本县{system}返回的{record_zh(rt)}数据无法使用（{target}）：{error}。"
+        zh = (f"本县{system}返回的{record_zh(rt)}数据无法使用（{target}，规则 {_rejected_rule(kind)}）：{error}。"
               f"{fix_resend_file(county, target, rt)}。本次未入库任何数据，上次成功的位置不变，不会丢数据")
     else:
+        cred = "访问令牌" if county.transport == "http_api" else "数据库账号"
+        fix = _PULL_FIX[kind].format(cred=cred) if kind in _PULL_FIX else fix_nothing_received(county)
         zh = (f"无法读取本县{system}的{record_zh(rt)}数据（{target}）：{error}。"
-              f"{fix_nothing_received(county)}。上次成功的位置不变，不会丢数据")
+              f"{fix}。上次成功的位置不变，恢复后下一次夜间拉取自动补齐，不会丢数据")
     en = f"{county_en(county)}: {rt.name} from {target}: {error}. {todo} ({since})"
     if kept:
         en += f". What was received is kept at {kept}"
     return f"{county_zh(county)}：{zh}。{GLOSS}{en}"
+
+
+def _rejected_rule(kind: str | None) -> str:
+    return {"malformed": "source.malformed_response", "page_sequence": "source.page_sequence",
+            "schema": "source.schema"}.get(kind or "", "source.rejected")
 
 
 # ---------------------------------------------------------------------------------------------- alerts

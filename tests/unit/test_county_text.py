@@ -43,3 +43,19 @@ def test_schema_drift_lists_the_header_with_chinese_labels(transport, head):
     text = txt.schema_zh(county(transport), ENFORCEMENT, e.value)
     assert text.startswith(head) and "record_id（记录标识）、county_code（报送县级区划代码）" in text
     assert "缺少：status（案件状态）" in text and "多出（规范中没有）：remark" in text
+
+
+@pytest.mark.parametrize("transport, kind, says", [
+    ("http_api", "unavailable", "请恢复本县HTTP 接口的正常访问"),
+    ("http_api", "auth", "请与数据中心核对访问令牌是否过期或被更换"),
+    ("database", "auth", "请与数据中心核对数据库账号是否过期或被更换"),
+    ("http_api", "rate_limited", "请放宽对数据中心的限流"),
+])
+def test_a_pull_that_failed_tells_the_county_what_to_do_on_its_side(transport, kind, says):
+    reason = txt.reason_source_error(county(transport), ENFORCEMENT, "endpoint /county/411002/v1/enforcement_cases",
+                                     "source_error", "HTTP 401", "Engineers: check the token", "no watermark yet",
+                                     None, kind)
+    zh = reason.split(txt.GLOSS)[0]
+    assert zh.startswith("411002 魏都区（许昌市）：无法读取本县") and says in zh and "不会丢数据" in zh
+    assert "manifest" not in zh and "报送目录" not in zh
+    assert reason.endswith("Engineers: check the token (no watermark yet)")

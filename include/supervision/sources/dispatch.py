@@ -203,7 +203,7 @@ def _record_source_error(county: County, rt: RecordType, ctx: RunContext, source
                 path.write_bytes(evidence)
                 lake_path = str(land_rejected_bytes(ctx.lake_root, path, sha, rt.name, day, county.code))
         reason = txt.reason_source_error(county, rt, source.target(rt.name), error.status, str(error), error.todo,
-                                         since, lake_path)
+                                         since, lake_path, getattr(error, "kind", None))
         sid = record_submission(
             conn, county_code=county.code, record_type=rt.name, business_date=day, source_kind=kind,
             source_file=ref, file_sha256=sha, file_format=kind, encoding=None, received_at=None, manifest_rows=None,
