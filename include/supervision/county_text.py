@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from supervision.contract import RECORD_TYPES, RecordType, rule_fields, rule_zh
@@ -48,8 +49,13 @@ def shown(source: str | None) -> str | None:
     return "table " + source[len("SELECT "):] if source and source.startswith("SELECT ") else source
 
 
+@lru_cache(maxsize=4096)
+def _suffix(source: str | None) -> str:
+    return PurePosixPath(source).suffix.lower() if source else ""
+
+
 def is_spreadsheet(source: str | None) -> bool:
-    return bool(source) and PurePosixPath(source).suffix.lower() in SPREADSHEET
+    return _suffix(source) in SPREADSHEET
 
 
 def sheet_row(source: str | None, row_number: int) -> int:
@@ -62,7 +68,7 @@ def row_zh(source: str | None, row_number: int | None) -> str:
         return "整个文件"
     if is_spreadsheet(source):
         return f"第 {row_number + 1} 行"
-    if source and PurePosixPath(source).suffix.lower() == ".json":
+    if _suffix(source) == ".json":
         return f"第 {row_number} 条记录（数组中的第 {row_number} 个对象）"
     return f"第 {row_number} 条记录"
 
@@ -137,19 +143,33 @@ def fix_nothing_received(county: County, business_date: date | None = None, reco
 def row_message(county: County, rt: RecordType, source: str | None, row_number: int | None, rule: str,
                 english: str, value: object = None, show_value: bool = False, whole_file: str | None = None) -> str:
     """One quarantine message: one rule broken by one row (or the whole file)."""
-    source = shown(source)
-    fields = rule_fields(rt, rule)
-    what = whole_file or rule_zh(rt, rule)
-    got = ""
+    key = (county.code, county.name, county.city_name, county.transport, rt.name, source, rule, english, whole_file)
+    parts = _ROW_PARTS.get(key)
+    if parts is None:  # what does not depend on the row, built once per file and rule (a rejected file has millions)
+        if len(_ROW_PARTS) > 10_000:
+            _ROW_PARTS.clear()
+        parts = _ROW_PARTS[key] = _row_parts(county, rt, source, rule, english, whole_file)
+    shown_source, where, body, en_where, en_rule = parts
+    got = en_got = ""
     if show_value:
         got = "，收到的值为空" if value is None else f"，收到的值为“{value}”"
-    where = f"{county_zh(county)} {source_zh(county, source)} {row_zh(source, row_number)}"
-    labels = [rt.field(f).label for f in fields]
+        en_got = f" (got {value!r})"
+    return (f"{where} {row_zh(shown_source, row_number)}：{body[0]}{got}{body[1]}"
+            f"{en_where} {row_en(shown_source, row_number)}{en_rule}{en_got}")
+
+
+_ROW_PARTS: dict[tuple, tuple] = {}
+
+
+def _row_parts(county: County, rt: RecordType, source: str | None, rule: str, english: str,
+               whole_file: str | None) -> tuple:
+    source = shown(source)
+    what = whole_file or rule_zh(rt, rule)
+    labels = [rt.field(f).label for f in rule_fields(rt, rule)]
     field_zh = f"字段 {'、'.join(labels)}：" if labels and not whole_file and not all(x in what for x in labels) else ""
-    en_got = f" (got {value!r})" if show_value else ""
     fix = fix_resend_file(county, source, rt) if whole_file else fix_rows(county, source)
-    return (f"{where}：{field_zh}{what}（规则 {rule}）{got}。{fix}。"
-            f"{GLOSS}{county_en(county)} file {source} {row_en(source, row_number)}: {rule}: {english}{en_got}")
+    return (source, f"{county_zh(county)} {source_zh(county, source)}", (f"{field_zh}{what}（规则 {rule}）", f"。{fix}。"),
+            f"{GLOSS}{county_en(county)} file {source}", f": {rule}: {english}")
 
 
 def warning_message(county: County, rt: RecordType, source: str | None, row_number: int, rule: str, english: str,
