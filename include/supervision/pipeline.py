@@ -21,8 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 
+from supervision import county_text as txt
 from supervision import settings
-from supervision.contract import RECORD_TYPES, RecordType
+from supervision.contract import RECORD_TYPES, RecordType, rule_fields
 from supervision.errors import is_deterministic
 from supervision.identifiers import record_key, record_keys
 from supervision.landing import Lander, land_rejected_bytes
@@ -222,23 +223,24 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
             f"{county.code}/{ctx.business_date}/，然后重新运行该日期。 / {where}: {rt.name} not read: "
             f"{day.refused_en}. Send the day's files as plain files in the county's own folder, then re-run the date."))
     if not day.exists:
-        return _record_nothing(county, rt.name, ctx, "late", (
-            f"{where}: nothing received for {ctx.business_date} (folder {county.code}/{ctx.business_date} absent; "
-            f"deadline {county.deadline_at(ctx.business_date):%Y-%m-%d %H:%M} Asia/Shanghai). "
-            "Ask the county to drop its files, then re-run the date."))
+        return _record_nothing(county, rt.name, ctx, "late", txt.reason_late(
+            county, rt, ctx.business_date, county.deadline_at(ctx.business_date)))
     if rt.name in day.problems:
         return _record_nothing(county, rt.name, ctx, "rejected",
-                               f"{_zh_label(county)}：{rt.name}：{day.problems[rt.name]} / {where}")
+                               f"{_zh_label(county)}：{txt.record_zh(rt)}（{rt.name}）：{day.problems[rt.name]} / {where}")
     path = day.files.get(rt.name)
     if path is None:
         listed = day.manifest is not None and rt.name in day.manifest
         near = day.near_misses(rt.name)
+        if not near:
+            return _record_nothing(county, rt.name, ctx, "missing",
+                                   txt.reason_missing(county, rt, ctx.business_date, listed))
         return _record_nothing(county, rt.name, ctx, "missing", (
-            (f"{_zh_label(county)}：{rt.name} 文件名不符合约定，未读取：{'、'.join(near)}；请改名为 "
-             f"{rt.name}.<csv|json|xlsx|parquet> 后重新发送。 / " if near else "")
+            f"{_zh_label(county)}：{rt.name} 文件名不符合约定，未读取：{'、'.join(near)}；请改名为 "
+            f"{rt.name}.<csv|json|xlsx|parquet> 后重新发送。 / "
             + f"{where}: no {rt.name} file for {ctx.business_date}"
             + (" although the manifest lists one" if listed else "")
-            + (f" (not read, the name is not {rt.name}.<format>: {', '.join(near)})" if near else "")
+            + f" (not read, the name is not {rt.name}.<format>: {', '.join(near)})"
             + ". A day with nothing to report still needs a file with just the header line."))
     rel = str(path.relative_to(ctx.drop_root))
     seen = day.stats.get(rt.name)
@@ -329,7 +331,7 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
     threshold) rolls its loaded rows back to a savepoint. ``batch_problem`` = (rule id, text) rejects the whole
     batch before validation (e.g. a damaged transfer).
     """
-    where, rel, notes = _label(county), source_ref, list(notes or [])
+    rel, notes = source_ref, list(notes or [])
     if rt.name in _referenced_types() and (prints := raw.id_fingerprints()) is not None:
         ctx.night_ids.setdefault((county.code, rt.name), []).append(sorted_unique(prints))
     lander = Lander(ctx.lake_root, raw, rt.name, ctx.business_date, county.code, rel)
@@ -342,7 +344,7 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
         if batch_problem:
             lander.land_all(batch_rows())
             rule, text = batch_problem
-            reason = f"{where}: {rel} rejected: {text}. Re-send the file and its manifest line."
+            reason = txt.reason_damaged(county, rt, rel, rule, text)
             return _reject_whole(county, rt, ctx, raw, rel, base, reason, {rule: text}, validation_ref=None)
         try:
             # An empty JSON array carries no columns: nothing today, not schema drift.
@@ -350,7 +352,7 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
                 check_schema(raw.columns, rt)
         except SchemaDrift as e:
             lander.land_all(batch_rows())
-            reason = f"{where}: {rel} rejected: {e}. Send the columns of contract v1 ({rt.name})."
+            reason = txt.reason_schema(county, rt, rel, e)
             return _reject_whole(county, rt, ctx, raw, rel, base, reason, {"file.schema": str(e)}, validation_ref=None)
         return _validate_and_load(county, rt, raw, ctx, rel, base, lander, notes)
     finally:
@@ -372,7 +374,7 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
     with connect(ctx.warehouse_url) as conn, conn.transaction():
         # provisional ledger row (same transaction): rows need its submission id; the final values come last
         sid = record_submission(conn, **base, rows_loaded=0, rows_quarantined=0, status="failed",
-                                reason=f"{where}: {rel}: being loaded", validation_ref=None)
+                                reason=txt.reason_being_loaded(county, rel), validation_ref=None)
         result, rejected = None, False
         with conn.transaction() as load_tx:
             loader = RecordLoader(conn, rt, sid)
@@ -411,16 +413,15 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
         validation_ref = gx_result["data_docs_page"]
         if rejected:
             share = len(failures) / raw.rows
-            reason = (f"{where}: {rel} rejected: {len(failures)} of {raw.rows} rows ({share:.0%}) break rules, "
-                      f"over the county's threshold of {county.reject_threshold:.0%}. Fix the rows listed in "
-                      f"ops.quarantine and re-send the whole file.")
+            reason = txt.reason_threshold(county, rt, rel, len(failures), raw.rows, _rule_counts(failures))
             return _reject_whole(county, rt, ctx, raw, rel, base, reason, {
                 "file.reject_threshold": f"the file's rejected share {share:.0%} is over {county.reject_threshold:.0%}"},
                 validation_ref=validation_ref, row_failures=failures, conn=conn, submission_id=sid)
         status = "loaded_with_quarantine" if failures else "loaded"
         findings = notes + ([f"{len(failures)} row(s) quarantined: " + _rule_summary(failures)] if failures else [])
         findings += [f"{len(warning_hits)} warning(s): " + _rule_summary(warning_hits)] if warning_hits else []
-        reason = f"{where}: {rel}: " + "; ".join(findings) if findings else None
+        reason = txt.reason_loaded(county, rt, rel, notes, len(failures), _rule_counts(failures), len(warning_hits),
+                                   _rule_counts(warning_hits), f"{where}: {rel}: " + "; ".join(findings))
         record_submission(conn, **base, rows_loaded=raw.rows - len(failures), rows_quarantined=len(failures),
                           status=status, reason=reason, validation_ref=validation_ref)
         write_quarantine(conn, sid, [])
@@ -430,7 +431,8 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
             write_quarantine(conn, sid, entries, append=True)
             failed_ids.update(q["record_id"] for q in entries)
         write_warnings(conn, sid, warning_rows)
-        resolved = resolve_quarantine(conn, sid, lambda: _loaded_ids(raw, failed_ids))
+        resolved = resolve_quarantine(conn, sid, lambda: _loaded_ids(raw, failed_ids),
+                                      loaded_rows=_loaded_rows(raw, failures), fields_of=lambda r: rule_fields(rt, r))
     if resolved:
         log.info("%s %s: %d earlier quarantined row(s) resolved by this file", county.code, rt.name, resolved)
     log.info("%s %s: %d received, %d loaded (%d new, %d updated, %d unchanged), %d quarantined",
@@ -513,8 +515,7 @@ def _reject_unreadable(county, rt, day, ctx, path, rel, error) -> FileOutcome:
     seen = day.stats.get(rt.name)
     received_at = _observe(ctx, county.code, rel, sha, seen)  # an unreadable file arrived all the same
     kept = land_rejected_bytes(ctx.lake_root, path, sha, rt.name, ctx.business_date, county.code)
-    reason = (f"{_label(county)}: file {rel} rejected: unreadable as {path.suffix.lstrip('.')}: {error}. "
-              f"The bytes received are kept at {kept}. Re-send a valid file.")
+    reason = txt.reason_unreadable(county, rt, rel, path.suffix.lstrip("."), error, kept)
     entry = day.manifest.get(rt.name) if day.manifest else None
     with connect(ctx.warehouse_url) as conn, conn.transaction():
         sid = record_submission(
@@ -555,8 +556,8 @@ def _reject_whole(county, rt, ctx, raw: RawBatch, rel, base, reason, file_rules:
         for pos, rec in enumerate(_raw_records(batch), start=offset):
             rules = list(file_rules) + own.get(pos, [])
             number = rec.pop(ROW_NUMBER)
-            messages = [f"{_label(county)} file {rel} row {number}: {r}: {file_rules.get(r) or _describe(rt, r)}"
-                        for r in rules]
+            messages = [txt.row_message(county, rt, rel, number, r, file_rules.get(r) or _describe(rt, r),
+                                        whole_file=txt.rule_zh(rt, r) if r in file_rules else None) for r in rules]
             rows.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                              source_file=rel, row_number=number, record_id=record_key(rec.get("record_id")),
                              raw_row=rec, failed_rules=rules, messages=messages))
@@ -576,8 +577,8 @@ def _quarantine_rows(county, rt, ctx, batch: pa.Table, rel: str, failures) -> li
         messages = []
         for r in rules:
             spec_field = r.split(".")[0] if "." in r else None
-            got = f" (got {rec.get(spec_field)!r})" if spec_field in rec else ""
-            messages.append(f"{_label(county)} file {rel} row {row}: {r}: {_describe(rt, r)}{got}")
+            messages.append(txt.row_message(county, rt, rel, row, r, _describe(rt, r), rec.get(spec_field),
+                                            show_value=spec_field in rec))
         out.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                         source_file=rel, row_number=row, record_id=record_key(rec.get("record_id")), raw_row=rec,
                         failed_rules=rules, messages=messages))
@@ -595,7 +596,7 @@ def _warning_rows(county, rt, ctx, batch: pa.Table, rel: str, warnings) -> list[
             value = rec.get(r.split(".")[0])
             out.append(dict(county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
                             row_number=row, record_id=record_key(rec.get("record_id")), rule=r,
-                            message=f"{_label(county)} file {rel} row {row}: {r}: {_describe(rt, r)} (got {value!r})"))
+                            message=txt.warning_message(county, rt, rel, row, r, _describe(rt, r), value)))
     return out
 
 
@@ -631,6 +632,22 @@ def _loaded_ids(raw: RawBatch, failed_ids: set) -> list[str]:
     return [] if ids is None else [i for i in ids.drop_null().to_pylist() if i not in failed_ids]
 
 
+def _loaded_rows(raw: RawBatch, failures):
+    """The loaded rows' values of some columns, as received (text): for recognising corrected id-less rows."""
+    failed = {pos for pos, _ in failures}
+
+    def rows(columns: list[str]):
+        offset = 0
+        for batch in raw.tables(batch_rows()):
+            cols = [batch[c].to_pylist() if c in batch.column_names else [None] * batch.num_rows for c in columns]
+            for i, values in enumerate(zip(*cols, strict=True)):
+                if offset + i not in failed:
+                    yield values
+            offset += batch.num_rows
+
+    return rows
+
+
 def _raw_records(table: pa.Table) -> list[dict]:
     """Rows as received: every value as text (None = empty), ``_row_number`` as int."""
     return [{k: (v if k == ROW_NUMBER or v is None else str(v)) for k, v in rec.items()} for rec in table.to_pylist()]
@@ -646,12 +663,17 @@ def _descriptions(rt: RecordType, _cache: dict = {}) -> dict[str, str]:  # noqa:
     return _cache[rt.name]
 
 
-def _rule_summary(failures) -> str:
+def _rule_counts(failures) -> list[tuple[str, int]]:
+    """(rule id, rows) over the failing rows, most frequent first."""
     counts: dict[str, int] = {}
     for _, rules in failures:
         for r in rules:
             counts[r] = counts.get(r, 0) + 1
-    return ", ".join(f"{r} ×{n}" for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _rule_summary(failures) -> str:
+    return ", ".join(f"{r} ×{n}" for r, n in _rule_counts(failures))
 
 
 def _write_validation(ctx: RunContext, county_code: str, record_type: str, sha: str, rel: str, result: dict) -> str:

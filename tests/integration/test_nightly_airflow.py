@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from supervision.cli import run_through_airflow
+from supervision.county_text import row_en, row_zh
 from supervision.nightly import prepare_run, run_shard
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
@@ -75,8 +76,11 @@ def test_quarantine_messages_name_county_file_row_and_rule(night):
     for county, source_file, row_number, rules, messages in rows:
         assert len(messages) == len(rules)
         for rule, message in zip(rules, messages, strict=True):
-            assert county in message and source_file in message and f"row {row_number}" in message
-            assert rule in message
+            # the row as the county's spreadsheet shows it (header = row 1), or the n-th JSON object / record
+            assert county in message and source_file in message and rule in message
+            assert row_zh(source_file, row_number) + "：" in message and row_en(source_file, row_number) + ":" in message
+            if source_file.endswith((".csv", ".xlsx")):
+                assert f"第 {row_number + 1} 行" in message
 
 
 def test_reconciles(night):

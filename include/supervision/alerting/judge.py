@@ -328,7 +328,8 @@ def _where(a: Attempt) -> dict:
     """Where the details are: ledger row, quarantine query, validation result."""
     # Queries for the reader of the message (ids are integers from the ledger), never run here.
     out = {"submission_id": a.submission_id, "source_file": a.source_file, "ledger_reason": a.reason,
-           "ledger_query": READER_LEDGER_ROW.format(a.submission_id)}
+           "ledger_query": READER_LEDGER_ROW.format(a.submission_id), "ledger_status": a.status,
+           "rows_received": a.rows_received, "bad_rows": a.bad_rows}
     if a.rows_quarantined or a.rules:
         out["quarantine_query"] = READER_QUARANTINE.format(a.submission_id)
     if a.validation_ref:
@@ -361,6 +362,7 @@ def _day_findings(day: _Day, settings: AlertSettings, ev: Evidence) -> list[Find
              + ", ".join(RECORD_TYPES) + "); a type with nothing to report is a file with just the header line. "
              "They are loaded by the next run of the nightly pipeline."),
             {"deadline": day.due.isoformat(), "transport": c.transport, **({} if pull else {"drop_folder": folder}),
+             **({"source_error": errors[0].reason} if errors else {}),
              "ledger_query": READER_LEDGER_DAY.format(c.code, d)}))
     for rt in RECORD_TYPES:
         if exemption(c.code, rt, d, ev.grants):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from supervision import divisions
+from supervision import county_text, divisions
 from supervision.alerting.kinds import COUNTY_WIDE, KINDS, LEVELS
 from supervision.registry import County
 from supervision.settings import TIMEZONE
@@ -31,6 +31,10 @@ CLOSES = {
     "drop_unexpected": "by an engineer (supervision alerts resolve) once the entries are removed or the county is "
                        "added to the registry.",
 }
+ESCALATION_ZH = {
+    "city": "已升级至市级监督人员：提醒发出 {age} 后仍未解决",
+    "province": "已升级至省级监督人员：提醒发出 {age} 后仍未解决",
+}
 ESCALATION = {
     "city": "escalated to the city supervisor (市级): still unresolved {age} after it was raised",
     "province": "escalated to the province supervisor (省级): still unresolved {age} after it was raised",
@@ -53,17 +57,38 @@ def _age(delta) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
+def _county_facing(alert: dict, county: County | None, audience: str) -> bool:
+    return county is not None and audience in LEVELS and KINDS[alert["kind"]].audience == "county"
+
+
 def alert_title(alert: dict, county: County | None, audience: str) -> str:
     k = KINDS[alert["kind"]]
+    prefix = "[升级 escalated] " if audience in ("city", "province") and k.start_level < LEVELS.index(audience) else ""
+    if _county_facing(alert, county, audience):  # Chinese first (supervision.county_text)
+        return county_text.alert_county_title(alert, county, k.zh, k.label, prefix)
     what = "" if alert["record_type"] == COUNTY_WIDE else f" {alert['record_type']}"
     who = (county.code + " " + county.name if county else
            "drop folder (no registered county)" if alert["kind"] == "drop_unexpected" else "nightly pipeline")
-    prefix = "[升级 escalated] " if audience in ("city", "province") and k.start_level < LEVELS.index(audience) else ""
     return f"{prefix}[{k.zh}] {k.label}: {who}{what}, business date {alert['business_date']}"
 
 
-def alert_body(alert: dict, county: County | None, audience: str, now: datetime, told: list[str] | None = None) -> str:
+def alert_body(alert: dict, county: County | None, audience: str, now: datetime, told: list[str] | None = None,
+               rows: list[dict] | None = None, total_rows: int = 0) -> str:
+    """The message of an alert. The county (and its supervisors) read Chinese first, without SQL or CLI, the fix
+    matched to the county's transport, with the first quarantined ``rows``; supervisors also get the engineers'
+    references; the engineers' own kinds stay in English with queries and commands."""
     k = KINDS[alert["kind"]]
+    if _county_facing(alert, county, audience):
+        lines = county_text.alert_county_body(alert, county, rows, total_rows)
+        if audience in ESCALATION and k.start_level < LEVELS.index(audience):
+            lines.append("升级：" + ESCALATION_ZH[audience].format(age=_age(now - alert["opened_at"]))
+                         + f" / {ESCALATION[audience].format(age=_age(now - alert['opened_at']))}")
+            if told:
+                lines.append("  已通知 already told: " + "; ".join(told))
+        lines.append(f"{county_text.GLOSS.strip()} {k.label}: {alert['summary']}")
+        if audience != "county":  # supervisors: where the details are, for whoever follows it up
+            lines += _references(alert, k)
+        return "\n".join(lines)
     details = alert.get("details") or {}
     lines = [
         f"County: {county_label(county, alert['county_code'])}" if county or alert["kind"] != "drop_unexpected"
@@ -90,6 +115,16 @@ def alert_body(alert: dict, county: County | None, audience: str, now: datetime,
         "It is closed automatically " + CLOSES.get(k.name, "when a valid re-submission has been loaded."),
     ]
     return "\n".join(lines)
+
+
+def _references(alert: dict, k) -> list[str]:
+    details = alert.get("details") or {}
+    lines = ["供监督人员和工程人员参考 (for supervisors and engineers):"]
+    for key, label in DETAIL_LINES:
+        if details.get(key) and key != "ledger_reason":
+            lines.append(f"  - {label}: {details[key]}")
+    lines.append(f"  acknowledge: supervision alerts ack {alert['alert_id']} --by <your name>")
+    return lines
 
 
 def digest_title(scope_code: str, scope_name: str, business_date, level: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from supervision import settings as project_settings
-from supervision.alerting.digest import plan_digests
+from supervision.alerting.digest import plan_county_notices, plan_digests
 from supervision.alerting.evidence import gather
 from supervision.alerting.judge import judge
 from supervision.alerting.lifecycle import apply_judgement
@@ -85,7 +85,8 @@ def digest_step(now: str | datetime | None = None, registry: str | Path | Regist
     scope, _ = _scope(reg, counties)
     with _one_monitor(url), connect(url, autocommit=True) as conn:
         planned = plan_digests(conn, scope, reg.alerting, now)
-    return {"digests_planned": planned}
+        notices = plan_county_notices(conn, scope, reg.alerting, now)
+    return {"digests_planned": planned, "county_notices_planned": notices}
 
 
 def deliver_step(now: str | datetime | None = None, registry: str | Path | Registry | None = None,

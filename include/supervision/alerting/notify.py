@@ -96,7 +96,8 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
     if not a.add(url):
         return False, "apprise cannot use this channel URL (unknown scheme or malformed)"
     with apprise.LogCapture(level=_logging.WARNING) as logs:
-        ok = bool(a.notify(body=body, title=title))
+        # the body is plain text: said so, apprise keeps its line breaks (else e-mail shows it as one HTML line)
+        ok = bool(a.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
     if ok:
         return True, None
     lines = [x for x in logs.getvalue().splitlines() if x.strip()]
@@ -179,9 +180,10 @@ def plan_alert_notifications(conn: psycopg.Connection, counties: dict[str, Count
         for a in alerts:
             county = counties.get(a["county_code"]) if a["county_code"] else None
             told = _told(conn, a["alert_id"])
+            rows, total = _bad_rows(conn, a)
             for audience, contact in recipients(a["kind"], a["level"], county, settings):
                 title = alert_title(a, county, audience)
-                body = alert_body(a, county, audience, now, told)
+                body = alert_body(a, county, audience, now, told, rows, total)
                 for channel in contact_channels(contact):
                     key = dedupe_key(f"alert:{a['alert_id']}:r{a['round']}", audience, channel)
                     row = conn.execute(
@@ -195,6 +197,34 @@ def plan_alert_notifications(conn: psycopg.Connection, counties: dict[str, Count
                 log.warning("alert #%s: county %s is not in the registry; nobody to tell", a["alert_id"],
                             a["county_code"])
     return planned
+
+
+FIRST_ROWS = 10  # quarantined rows listed in a message (the county's own data owner reads them)
+
+
+def first_quarantined_rows(conn: psycopg.Connection, submission_id: int, limit: int = FIRST_ROWS
+                           ) -> tuple[list[dict], int]:
+    """The first rows of a submission's quarantine that break a row rule, and how many there are."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT row_number, record_id, raw_row, failed_rules, source_file FROM ops.quarantine"
+            " WHERE submission_id = %s AND row_number IS NOT NULL AND resolved_at IS NULL"
+            " AND EXISTS (SELECT 1 FROM unnest(failed_rules) r WHERE NOT starts_with(r, 'file.'))"
+            " ORDER BY row_number LIMIT %s", (submission_id, limit)).fetchall()
+        if len(rows) < limit:
+            return rows, len(rows)
+        (total,) = cur.execute(
+            "SELECT count(*) FROM ops.quarantine WHERE submission_id = %s AND row_number IS NOT NULL"
+            " AND resolved_at IS NULL AND EXISTS (SELECT 1 FROM unnest(failed_rules) r"
+            " WHERE NOT starts_with(r, 'file.'))", (submission_id,)).fetchone().values()
+    return rows, total
+
+
+def _bad_rows(conn: psycopg.Connection, alert: dict) -> tuple[list[dict], int]:
+    """For an invalid-file alert: the rows to correct, so the county need not query anything."""
+    if alert["kind"] != "invalid" or alert.get("submission_id") is None:
+        return [], 0
+    return first_quarantined_rows(conn, alert["submission_id"])
 
 
 def _told(conn: psycopg.Connection, alert_id: int) -> list[str]:

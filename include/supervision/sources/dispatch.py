@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from supervision import county_text as txt
 from supervision.contract import RECORD_TYPES, RecordType
 from supervision.landing import land_rejected_bytes
 from supervision.pipeline import FileOutcome, RunContext, ingest
@@ -87,8 +88,9 @@ def pull_county(county: County, ctx: RunContext) -> list[FileOutcome]:
         source = make_source(county)
         timing = _timing(county)
     except SourceConfigError as e:
-        return [_record_failed(county, rt, ctx, f"{_label(county)}: registry entry: {e}. Engineers: fix the registry "
-                               "entry, then re-run the date.") for rt in RECORD_TYPES]
+        return [_record_failed(county, rt, ctx, txt.reason_our_config(
+            county, f"{_label(county)}: registry entry: {e}. Engineers: fix the registry entry, then re-run the date."))
+            for rt in RECORD_TYPES]
     outcomes: list[FileOutcome] = []
     down: SourceError | None = None
     try:
@@ -98,14 +100,14 @@ def pull_county(county: County, ctx: RunContext) -> list[FileOutcome]:
                 if down is None and isinstance(error, _COUNTY_WIDE):
                     down = error
             except SourceConfigError as e:
-                outcome = _record_failed(county, rt.name, ctx, (
+                outcome = _record_failed(county, rt.name, ctx, txt.reason_our_config(county, (
                     f"{_label(county)}: {rt.name}: {e}. Engineers: fix it, then re-run the date "
-                    f"(supervision run --date {ctx.business_date} --counties {county.code}). Nothing was loaded."))
+                    f"(supervision run --date {ctx.business_date} --counties {county.code}). Nothing was loaded.")))
             except Exception as e:  # a pipeline bug: the county's other record types still go through
                 log.exception("%s %s failed", county.code, rt.name)
-                outcome = _record_failed(county, rt.name, ctx, (
-                    f"{_label(county)}: {rt.name}: pipeline error ({type(e).__name__}: {e}); the engineers are told; "
-                    "re-run the date after the fix. The watermark stays."), detail=traceback.format_exc(limit=3))
+                outcome = _record_failed(county, rt.name, ctx, txt.reason_pipeline_error(
+                    county, rt, f"{type(e).__name__}: {e}") + ". The watermark stays.",
+                    detail=traceback.format_exc(limit=3))
             outcomes.append(outcome)
     finally:
         source.close()
@@ -190,7 +192,6 @@ def _record_source_error(county: County, rt: RecordType, ctx: RunContext, source
     wm = plan.watermark
     since = (f"the watermark stays at {wm.watermark.astimezone(st.TZ):%Y-%m-%d %H:%M} (loaded up to business date "
              f"{wm.business_date})" if wm else "no watermark yet")
-    reason = f"{_label(county)}: {rt.name} from {source.target(rt.name)}: {error}. {error.todo} ({since})"
     day = ctx.business_date
     lake_path = sha = None
     with connect(ctx.warehouse_url) as conn, conn.transaction():
@@ -201,7 +202,8 @@ def _record_source_error(county: County, rt: RecordType, ctx: RunContext, source
                 path = Path(tmp) / ("response.json" if error.evidence else "error.txt")
                 path.write_bytes(evidence)
                 lake_path = str(land_rejected_bytes(ctx.lake_root, path, sha, rt.name, day, county.code))
-            reason += f". What was received is kept at {lake_path}"
+        reason = txt.reason_source_error(county, rt, source.target(rt.name), error.status, str(error), error.todo,
+                                         since, lake_path, getattr(error, "kind", None))
         sid = record_submission(
             conn, county_code=county.code, record_type=rt.name, business_date=day, source_kind=kind,
             source_file=ref, file_sha256=sha, file_format=kind, encoding=None, received_at=None, manifest_rows=None,

@@ -8,7 +8,7 @@ for the same county, record type and business day, so ``ops.submission_current``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
 import pandas as pd
@@ -163,10 +163,17 @@ def write_warnings(conn: psycopg.Connection, submission_id: int, rows: list[dict
 
 
 def resolve_quarantine(conn: psycopg.Connection, submission_id: int,
-                       loaded_record_ids: list[str] | Callable[[], list[str]]) -> int:
+                       loaded_record_ids: list[str] | Callable[[], list[str]], *,
+                       loaded_rows: Callable[[list[str]], Iterable[tuple]] | None = None,
+                       fields_of: Callable[[str], Iterable[str]] | None = None) -> int:
     """Mark as resolved the open quarantine rows of earlier submissions of the same county, type and date that
     this submission fixes: a row whose record_id it loaded, or a whole-file entry (row_number NULL) now that a
-    readable file arrived. Rows are never deleted; re-running is a no-op (only open rows are touched)."""
+    readable file arrived. Rows are never deleted; re-running is a no-op (only open rows are touched).
+
+    A quarantined row without a record_id (it broke ``record_id.required``) cannot be matched by id: with
+    ``loaded_rows`` (the loaded rows' values of the given columns) it is resolved when a loaded row carries the
+    same values in every column the row filled and that no rule it broke looks at (``fields_of(rule)``), and
+    ``updated_at`` (a corrected record gets a new one): the same row, corrected."""
     # The common case (nothing open for this county, type and date) must not pay for matching every loaded id.
     if not conn.execute(
             """SELECT EXISTS (SELECT 1 FROM ops.quarantine q JOIN ops.submission s USING (submission_id)
@@ -184,7 +191,47 @@ def resolve_quarantine(conn: psycopg.Connection, submission_id: int,
               AND q.resolved_at IS NULL
               AND (q.row_number IS NULL OR q.record_id = ANY(%(ids)s))""",
         {"sid": submission_id, "ids": loaded_record_ids() if callable(loaded_record_ids) else loaded_record_ids})
-    return cur.rowcount
+    resolved = cur.rowcount
+    if loaded_rows is not None:
+        resolved += _resolve_by_content(conn, submission_id, loaded_rows, fields_of or (lambda rule: ()))
+    return resolved
+
+
+_NOT_COMPARED = ("record_id", "updated_at")
+
+
+def _resolve_by_content(conn: psycopg.Connection, submission_id: int,
+                        loaded_rows: Callable[[list[str]], Iterable[tuple]],
+                        fields_of: Callable[[str], Iterable[str]]) -> int:
+    open_rows = conn.execute(
+        """SELECT q.quarantine_id, q.raw_row, q.failed_rules
+             FROM ops.quarantine q JOIN ops.submission s USING (submission_id)
+             JOIN ops.submission me ON me.submission_id = %(sid)s
+            WHERE s.county_code = me.county_code AND s.record_type = me.record_type
+              AND s.business_date = me.business_date AND s.submission_id < me.submission_id
+              AND q.resolved_at IS NULL AND q.row_number IS NOT NULL AND q.record_id IS NULL""",
+        {"sid": submission_id}).fetchall()
+    # one pass over the loaded rows per set of compared columns (a file's id-less rows share few patterns)
+    wanted: dict[tuple[str, ...], dict[tuple, list[int]]] = {}
+    for qid, raw, rules in open_rows:
+        broken = {f for r in rules for f in fields_of(r)}
+        cols = tuple(sorted(k for k, v in (raw or {}).items()
+                            if v is not None and k not in broken and k not in _NOT_COMPARED and not k.startswith("_")))
+        if cols:  # a row with nothing left to compare cannot be recognised: it stays open
+            wanted.setdefault(cols, {}).setdefault(tuple(raw[c] for c in cols), []).append(qid)
+    matched: list[int] = []
+    for cols, by_values in wanted.items():
+        for values in loaded_rows(list(cols)):
+            key = tuple(None if v is None else str(v) for v in values)
+            if key in by_values:
+                matched += by_values.pop(key)
+                if not by_values:
+                    break
+    if not matched:
+        return 0
+    return conn.execute(
+        "UPDATE ops.quarantine SET resolved_at = now(), resolved_by_submission = %s"
+        " WHERE quarantine_id = ANY(%s) AND resolved_at IS NULL", (submission_id, matched)).rowcount
 
 
 # First sighting of a file content: the first scan's row stays (ON CONFLICT DO NOTHING). The clock is the

@@ -28,14 +28,20 @@ def test_email_and_webhook_carry_county_date_problem_fix_and_details(alert_db, s
     (mail,) = smtp.messages
     assert mail["to"] == ["data-411002@supervision.example"]
     assert "411002" in mail["subject"] and "2026-11-22" in mail["subject"] and "数据不合格" in mail["subject"]
-    for text in ("5 of 10 rows (50%) break validation rules", "over the county's threshold of 20%",
-                 "How to fix it: correct the rows", f"WHERE submission_id = {sid} ORDER BY row_number",
-                 f"/data/validation/{D}/411002/complaints.json", "supervision alerts ack 1"):
-        assert text in mail["body"], text
+    body = mail["body"].replace("\r\n", "\n")
+    for text in ("县（区）：411002 魏都区（许昌市，河南省）", f"文件：{D.strftime('411002/%Y-%m-%d')}/complaints.csv",
+                 "10 行有 5 行（50%）不符合规则，超过本县的拒收阈值 20%", "需要您做的：请在本县系统中更正这些行",
+                 "不合格的行（表格中的行号，表头为第 1 行）：\n  - 第 2 行（记录标识 r0）",  # stored data row 1
+                 "  - 第 6 行（记录标识 r4）",
+                 "5 of 10 rows (50%) break validation rules"):  # the English gloss for engineers
+        assert text in body, text
+    for engineers_only in (f"WHERE submission_id = {sid}", "supervision alerts ack", "/data/validation/"):
+        assert engineers_only not in body, engineers_only  # the county can run none of it
     (payload,) = hook.at("/county/411003")
     assert "[逾期未报]" in payload["title"] and "411003 建安区" in payload["title"]
+    assert "截至报送期限 2026-11-23 06:00（北京时间），未收到业务日期 2026-11-22 的任何数据" in payload["message"]
+    assert "报送目录 411003/2026-11-22/：manifest.json" in payload["message"]
     assert "nothing received for business date 2026-11-22 by the deadline 2026-11-23 06:00" in payload["message"]
-    assert "411003/2026-11-22/manifest.json" in payload["message"]
     rows = alert_db.execute("SELECT status, attempts, channel FROM ops.alert_notification ORDER BY 1, 3").fetchall()
     assert rows == [("sent", 1, "email:data-411002@supervision.example"), ("sent", 1, hook.url("/county/411003"))]
 
@@ -110,7 +116,9 @@ def test_morning_digest_once_per_city_and_province(alert_db, sinks, tmp_path):
     body = xuchang[0]["message"]
     assert "许昌市 (4110), business date 2026-11-22" in body
     assert "Counties: 2; judged: 2; on time and valid: 1; late (nothing by the deadline): 1" in body
-    assert "Late: 411003 建安区" in body and "#1 411003 建安区 2026-11-22 late" in body
+    assert "许昌市（4110）业务日期 2026-11-22 的报送情况" in body and "县（区）2 个；已评判 2；按时且合格 1" in body
+    assert "Late: 411003 建安区" in body and "#1 411003 建安区 2026-11-22 逾期未报 late" in body
+    assert "截至报送期限 2026-11-23 06:00（北京时间），未收到业务日期 2026-11-22 的任何数据" in body
     assert "Counties: 3" in province[0]["body"] and "4101 郑州市: 1 counties, 1 on time and valid" in province[0]["body"]
     run_monitor(at(2026, 11, 24, 8, 31), reg, codes, tmp_path / "none")  # the next morning: a new digest
     assert len([p for p in hook.at("/city/4110") if "晨报" in p["title"]]) == 2

@@ -75,27 +75,43 @@ ALERT = {"alert_id": 7, "kind": "invalid", "county_code": "411002", "record_type
          "business_date": date(2026, 11, 22), "state": "notified", "opened_at": at(2026, 11, 23, 6, 40),
          "summary": "411002/2026-11-22/complaints.csv: 30 of 50 rows (60%) break validation rules",
          "fix": "correct the rows listed by the quarantine query below",
-         "details": {"source_file": "411002/2026-11-22/complaints.csv",
+         "details": {"source_file": "411002/2026-11-22/complaints.csv", "rows_received": 50, "bad_rows": 30,
+                     "rules": {"complainant_id.identifier": 30},
                      "quarantine_query": "SELECT ... FROM ops.quarantine WHERE submission_id = 12 ORDER BY row_number;",
                      "validation_result": "/data/validation/2026-11-22/411002/complaints-abc.json"}}
+ROWS = [{"row_number": 3, "record_id": "C-1", "raw_row": {"complainant_id": "4110"}, "source_file":
+         "411002/2026-11-22/complaints.csv", "failed_rules": ["complainant_id.identifier"]}]
 
 
 def test_message_says_which_county_which_date_what_how_and_where():
     c = county()
     title = alert_title(ALERT, c, "county")
-    body = alert_body(ALERT, c, "county", at(2026, 11, 23, 6, 45))
-    assert "411002" in title and "2026-11-22" in title and "数据不合格" in title and "escalated" not in title
-    for text in ("County: 411002 魏都区 (许昌市, 河南省)", "Business date: 2026-11-22 (record type complaints)",
-                 "What is wrong: 411002/2026-11-22/complaints.csv: 30 of 50", "How to fix it: correct the rows",
-                 "quarantined rows: SELECT", "validation result (Great Expectations): /data/validation/",
-                 "supervision alerts ack 7"):
-        assert text in body
+    body = alert_body(ALERT, c, "county", at(2026, 11, 23, 6, 45), rows=ROWS, total_rows=30)
+    assert title.startswith("[数据不合格] 411002 魏都区 行政执法投诉举报（complaints），业务日期 2026-11-22")
+    assert "escalated" not in title
+    for text in ("县（区）：411002 魏都区（许昌市，河南省）", "业务日期：2026-11-22　数据类型：行政执法投诉举报（complaints）",
+                 "问题：文件 411002/2026-11-22/complaints.csv中 50 行有 30 行（60%）不符合规则",
+                 "投诉人身份证号（complainant_id）须为有效的公民身份号码", "（规则 complainant_id.identifier）30 行",
+                 "需要您做的：请在本县系统中更正这些行，然后重新报送整份文件 411002/2026-11-22/complaints.csv",
+                 "  - 第 4 行（记录标识 C-1）：投诉人身份证号（complainant_id）收到的值为“4110”",
+                 "……共 30 行，以上为前 1 行", "| EN: invalid: rejected rows over the threshold: 411002/"):
+        assert text in body, text
+    for engineers_only in ("SELECT", "ops.quarantine", "supervision alerts", "/data/validation/"):
+        assert engineers_only not in body  # the county can run none of it
 
 
 def test_escalation_message_says_how_long_and_who_was_told():
     body = alert_body(ALERT, county(), "city", at(2026, 11, 23, 8, 45), told=["魏都区 (county) at 2026-11-23 06:40"])
-    assert "escalated to the city supervisor" in body and "2 h 05 min" in body and "魏都区 (county) at" in body
+    assert "已升级至市级监督人员" in body and "escalated to the city supervisor" in body and "2 h 05 min" in body
+    assert "魏都区 (county) at" in body
+    assert "quarantined rows: SELECT" in body and "supervision alerts ack 7" in body  # supervisors' references
     assert alert_title(ALERT, county(), "city").startswith("[升级 escalated]")
+
+
+def test_engineers_messages_keep_their_queries_and_commands():
+    alert = {**ALERT, "kind": "pipeline_failed", "fix": "re-run: supervision run --date 2026-11-22"}
+    body = alert_body(alert, county(), "engineers", at(2026, 11, 23, 6, 45))
+    assert "How to fix it: re-run: supervision run" in body and "quarantined rows: SELECT" in body
 
 
 def test_failure_callback_message_and_no_channel_means_no_crash(monkeypatch, tmp_path):
