@@ -79,6 +79,7 @@ def reconcile(business_date: date, counties: list[str] | None = None, url: str |
                     report.problems.append(
                         f"{code} {rt}: no ledger entry for {business_date} (never processed: the run stopped before"
                         f" this county); re-run: supervision run --date {business_date} --counties {code}")
+        _check_seen_files(conn, business_date, counties, report)
         if ledger.empty:
             return report
         # A file that failed in the pipeline is neither loaded nor quarantined, whatever its counts say
@@ -107,6 +108,28 @@ def reconcile(business_date: date, counties: list[str] | None = None, url: str |
         if rows:
             _check_loaded_rows(conn, ledger, report)
     return report
+
+
+# The newest content a nightly run saw at each path of the day (ops.file_arrival.pipeline_seen_at) must have a
+# ledger row: a run that stopped while processing it (killed, or the warehouse down mid-merge) rolled its ledger
+# row back, and an earlier file of the day being current must not hide that a newer one is still waiting.
+_SEEN_NOT_RECORDED = """
+SELECT DISTINCT ON (a.county_code, a.rel_path) a.county_code, a.rel_path, a.sha256, a.pipeline_seen_at,
+       EXISTS (SELECT 1 FROM ops.submission s WHERE s.county_code = a.county_code
+               AND s.business_date = a.business_date AND s.file_sha256 = a.sha256) AS recorded
+FROM ops.file_arrival a
+WHERE a.business_date = %(day)s AND a.pipeline_seen_at IS NOT NULL
+  AND (%(codes)s::text[] IS NULL OR a.county_code = ANY(%(codes)s::text[]))
+ORDER BY a.county_code, a.rel_path, a.pipeline_seen_at DESC"""
+
+
+def _check_seen_files(conn, business_date: date, counties: list[str] | None, report: Report) -> None:
+    for code, rel, sha, seen, recorded in conn.execute(_SEEN_NOT_RECORDED, {"day": business_date, "codes": counties}):
+        if not recorded:
+            report.problems.append(
+                f"{code} {rel}: seen by the nightly run at {seen:%Y-%m-%d %H:%M:%S%z} (sha256 {sha[:12]}…) but never"
+                f" recorded in the ledger: the run stopped while processing it; re-run: supervision run --date"
+                f" {business_date} --counties {code}")
 
 
 def _check_loaded_rows(conn, ledger: pd.DataFrame, report: Report) -> None:

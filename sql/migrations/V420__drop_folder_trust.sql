@@ -32,6 +32,9 @@ CREATE TABLE ops.file_arrival (
     file_mtime     timestamptz,            -- what the file claimed then (information only)
     size           bigint,
     stat_sig       text,
+    -- the last time a nightly run saw these bytes there, right before reading them (server clock): reconcile
+    -- reports the newest such file of a path that has no ledger row (the run stopped while processing it)
+    pipeline_seen_at timestamptz,
     PRIMARY KEY (county_code, business_date, rel_path, sha256)
 );
 CREATE INDEX file_arrival_sha_idx ON ops.file_arrival (county_code, business_date, sha256);

@@ -405,6 +405,9 @@ def test_warehouse_shutdown_during_a_merge_rolls_the_file_back_and_rerun_is_exac
         assert core_rows(conn, "enforcement_case", COUNTY, "agency_name") == sorted(
             zip(v1.record_id, v1.agency_name, strict=True))
         assert count(conn, "enforcement_case_superseded", COUNTY) == 0
+    # the earlier file of the day is current, but the newer one the run saw is not hidden: reconcile is red
+    gap = reconcile(DAY, [COUNTY])
+    assert not gap.ok and any("never recorded in the ledger" in p and COUNTY in p for p in gap.problems), gap.problems
 
     assert run_day(registry, drop, counties=[COUNTY])[1] == []
     with connection.connect(autocommit=True) as conn:

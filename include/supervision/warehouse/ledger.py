@@ -238,10 +238,13 @@ def _resolve_by_content(conn: psycopg.Connection, submission_id: int,
 # server's; a replay under an earlier controlled clock (tests, re-judging the past) may only claim earlier.
 _OBSERVE = """
 INSERT INTO ops.file_arrival (county_code, business_date, rel_path, sha256, first_seen_at, first_seen_by, file_mtime,
-                              size, stat_sig)
+                              size, stat_sig, pipeline_seen_at)
 VALUES (%(county_code)s, %(business_date)s, %(rel_path)s, %(sha256)s,
-        least(now(), coalesce(%(clock)s::timestamptz, now())), %(by)s, %(file_mtime)s, %(size)s, %(stat_sig)s)
-ON CONFLICT (county_code, business_date, rel_path, sha256) DO NOTHING"""
+        least(now(), coalesce(%(clock)s::timestamptz, now())), %(by)s, %(file_mtime)s, %(size)s, %(stat_sig)s,
+        CASE WHEN %(by)s = 'pipeline' THEN clock_timestamp() END)
+ON CONFLICT (county_code, business_date, rel_path, sha256) DO UPDATE
+    SET pipeline_seen_at = greatest(ops.file_arrival.pipeline_seen_at, excluded.pipeline_seen_at)
+    WHERE excluded.pipeline_seen_at IS NOT NULL"""
 _FIRST_SEEN = """
 SELECT min(first_seen_at) FROM ops.file_arrival
 WHERE county_code = %(county_code)s AND business_date = %(business_date)s AND sha256 = %(sha256)s"""
