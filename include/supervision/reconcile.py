@@ -1,13 +1,15 @@
 """Reconciliation of a business date: every received row is loaded or quarantined, per county, type and file.
 
-Three independent checks, each from a different source of truth:
+Independent checks, each from a different source of truth:
 1. the ledger: every registry county has an entry for every record type; received = loaded + quarantined;
 2. the quarantine: its rows per submission equal the ledger's quarantined count (a file rejected as
    unreadable has exactly one whole-file entry);
 3. the warehouse: every landed row (re-read from the immutable Parquet) that is not in quarantine exists in
    core history under the same (county_code, record_id, updated_at) (counted once per landed row);
 4. no file of the date is ``failed`` (a pipeline fault): such a file is unreconciled until a re-run loads or
-   quarantines it.
+   quarantines it;
+5. the drop folder as the run saw it: the newest content a nightly run saw at each path (ops.file_arrival)
+   has a ledger row (a run killed mid-file cannot hide behind an earlier file of the day).
 """
 
 from __future__ import annotations
