@@ -319,7 +319,7 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
 
     def report_sheets(t: dict, month: date) -> list[tuple[str, list[str], list[list]]]:
         names = {r["kpi"]: r["name"] for r in t["main"]}
-        overview = [[r["name"], r["target"] or "",
+        overview = [[r["name"], r["target"],
                      _cell(r["month"]["numerator"]), _cell(r["month"]["denominator"]), _cell(r["month"]["value"]),
                      _met(r["month"]["met"]),
                      _cell(r["year"]["numerator"]), _cell(r["year"]["denominator"]), _cell(r["year"]["value"]),
@@ -377,7 +377,9 @@ def _cell(v):
     """Numbers stay numbers in the workbook (a ratio as a fraction: 0.3333)."""
     if v is None:
         return None
-    return float(v) if isinstance(v, Decimal) else v
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    return v
 
 
 def _met(v) -> str:

@@ -3,7 +3,8 @@
 A session cookie carries a random id and its HMAC-SHA256 signature (HttpOnly, SameSite=Strict, Secure behind
 HTTPS). The session itself (login, scope, CSRF token, last use) stays on the server, so sign-out and the idle
 timeout really end it. Failed sign-ins are counted per login and per client address: after ``limit`` failures
-within ``window`` seconds further attempts are refused until the window has passed.
+(or 4x that from one address) within ``window`` seconds
+further attempts are refused until the window has passed.
 """
 
 from __future__ import annotations
@@ -74,8 +75,10 @@ class SessionStore:
 
 
 class Throttle:
-    def __init__(self, limit: int = 5, window: float = 900.0):
+    def __init__(self, limit: int = 5, window: float = 900.0, address_limit: int | None = None):
+        # one address may try several logins (an office behind one NAT): a wider limit per address
         self.limit, self.window = limit, window
+        self.address_limit = address_limit or limit * 4
         self._failures: dict[str, deque] = {}
         self._lock = threading.Lock()
 
@@ -85,10 +88,11 @@ class Throttle:
             q.popleft()
         return q
 
-    def blocked(self, *keys: str) -> bool:
+    def blocked(self, login_key: str, address_key: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+            return (len(self._recent(login_key, now)) >= self.limit
+                    or len(self._recent(address_key, now)) >= self.address_limit)
 
     def fail(self, *keys: str) -> None:
         now = time.monotonic()
