@@ -206,20 +206,25 @@ def cmd_demo(args) -> int:
           f"  Great Expectations Data Docs: {settings.data_dir() / 'gx/uncommitted/data_docs/local_site/index.html'}\n"
           f"  raw landed Parquet: {settings.lake_root() / 'raw'}\n"
           "  Airflow UI: make ui   (then open supervision_nightly)")
-    portal_demo(day)
+    portal_demo(day, reg, codes, drop)
     return 0 if (rc == 0 and report.ok) else 1
 
 
 DEMO_LOGINS = (("demo_henan", "41"), ("demo_xuchang", "4110"), ("demo_weidu", "411002"), ("demo_weidu_xdj", "411002001"))
 
 
-def portal_demo(day: date) -> None:
-    """The end of the demo (issue 16): marts refreshed, targets loaded, demo supervisor logins, how to start the portal."""
+def portal_demo(day: date, reg, codes: list[str], drop: Path) -> None:
+    """The end of the demo (issue 16): submissions judged (the 报送 page), marts refreshed, targets loaded, demo
+    supervisor logins, how to start the portal."""
+    from supervision.alerting.monitor import judge_step
     from supervision.marts.access import create_supervisor, drop_supervisor, generate_password
     from supervision.marts.refresh import refresh_marts
     from supervision.targets import load_targets
     from supervision.warehouse.connection import connect
 
+    # the alerting monitor's verdicts as of 09:00 the next morning (Asia/Shanghai); it judges, sends nothing
+    judged = judge_step(f"{day + timedelta(days=1)}T09:00:00+08:00", reg, codes, drop)
+    print(f"\nsubmissions judged for the portal's 报送 page: {json.dumps(judged, default=str)[:200]}")
     with connect(autocommit=True) as conn:
         result = refresh_marts(conn, as_of=day + timedelta(days=1))
         load_targets(conn)

@@ -203,3 +203,28 @@ def test_no_personal_data_in_any_page_or_export(pages, portal):
         for value in PERSONAL:
             assert value not in text
         assert not re.search(r"4110\d{14}", text)  # no ID number at all
+
+
+def test_township_and_province_logins(browser, portal):
+    page = sign_in(browser, portal, "township")
+    page.goto(f"{portal['base']}/drill?kpi=enforcement_acts&period=year&month={MONTH}")
+    assert page.inner_text("#crumbs") == "西大街道" and page.locator("#no-children").count() == 1
+    with sql_as(portal, "township") as conn:
+        n = conn.execute("SELECT numerator FROM marts.kpi WHERE division_code = '411002001' AND kpi = "
+                         "'enforcement_acts' AND period_type = 'year' AND period_start = '2026-01-01'").fetchone()[0]
+    assert f"分子 {num(n)}" in page.inner_text("#mine")
+    assert page.goto(f"{portal['base']}/drill?division=411002").status == 403  # its own county is above it
+    page.goto(f"{portal['base']}/submissions?month={MONTH}")
+    assert page.locator("#no-counties").count() == 1 and "鄢陵县" not in page.content()
+    page.context.close()
+    page = sign_in(browser, portal, "province")
+    page.goto(f"{portal['base']}/drill?kpi=enforcement_acts&period=year&month={MONTH}")
+    assert page.inner_text("#crumbs") == "河南省"
+    rows = {tr.get_attribute("data-division"): tr.locator('[data-f="numerator"]').inner_text()
+            for tr in page.locator("#drill-table tbody tr").all()}
+    with sql_as(portal, "province") as conn:
+        want = dict(conn.execute("SELECT division_code, numerator FROM marts.kpi WHERE parent_code = '41' AND kpi = "
+                                 "'enforcement_acts' AND period_type = 'year' AND period_start = '2026-01-01'"))
+    assert {c: rows[c] for c in want} == {c: num(n) for c, n in want.items()} and {"4110", "4101"} <= set(want)
+    assert len(rows) >= 17  # every city of Henan, with or without figures
+    page.context.close()
