@@ -29,15 +29,17 @@ SHOTS = Path(__file__).parents[2] / "data" / "portal-screenshots"
 def embedded_owner_url():
     from supervision.warehouse import connection
 
-    mp = pytest.MonkeyPatch()
+    # SUPERVISION_DATA_DIR only while starting and stopping: the rest of the session keeps its own data folder
     home = Path(tempfile.mkdtemp(prefix="supervision-portal-test-"))
-    mp.setenv("SUPERVISION_DATA_DIR", str(home))
-    url = connection.start_embedded(keep_running=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUPERVISION_DATA_DIR", str(home))
+        url = connection.start_embedded(keep_running=False)
     try:
         yield url
     finally:
-        connection.stop_embedded()
-        mp.undo()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SUPERVISION_DATA_DIR", str(home))
+            connection.stop_embedded()
         shutil.rmtree(home, ignore_errors=True)
 
 
