@@ -71,3 +71,13 @@ def value(field: str, code) -> str:
     if code is None:
         return "—"
     return VALUES.get(field, {}).get(str(code), str(code))
+
+
+def load_labels(conn) -> int:
+    """Replace marts.enum_label by :data:`VALUES` (the warehouse owner runs this with the targets)."""
+    rows = [(f, c, zh) for f, values in VALUES.items() for c, zh in values.items()]
+    with conn.transaction():
+        conn.execute("DELETE FROM marts.enum_label")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO marts.enum_label (field, enum_value, zh) VALUES (%s, %s, %s)", rows)
+    return len(rows)

@@ -63,7 +63,8 @@ def read_targets(path: Path | str | None = None) -> list[Target]:
 
 
 def load_targets(conn: psycopg.Connection, path: Path | str | None = None) -> int:
-    """Replace marts.kpi_target by the file's targets (the warehouse owner runs this: refresh, demo, portal start)."""
+    """Replace marts.kpi_target by the file's targets, and marts.enum_label by supervision.labels (the warehouse
+    owner runs this: demo, portal start)."""
     targets = read_targets(path)
     with conn.transaction():
         conn.execute("DELETE FROM marts.kpi_target")
@@ -72,4 +73,7 @@ def load_targets(conn: psycopg.Connection, path: Path | str | None = None) -> in
                 "INSERT INTO marts.kpi_target (kpi, scope_code, comparator, target, target_label, source) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 [(t.kpi, t.scope_code, t.comparator, t.target, t.label, t.source) for t in targets])
+    from supervision.labels import load_labels
+
+    load_labels(conn)  # the Chinese labels travel with the targets: both are reference data the portal reads
     return len(targets)

@@ -19,7 +19,7 @@ from .marts_support import ORG_ID, PERSON_ID, PERSON_NAME
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 DIVISION_COLUMNS = ("township_code", "division_code", "county_code", "city_code", "province_code")
 # reference data, no area (kpi_target: the plans' public targets, scope_code names whose plan, not whose rows)
-NO_DIVISION = {"marts.dim_date", "marts.kpi_definition", "marts.refresh_state", "marts.kpi_target"}
+NO_DIVISION = {"marts.dim_date", "marts.kpi_definition", "marts.refresh_state", "marts.kpi_target", "marts.enum_label"}
 
 
 def readable(conn) -> list[tuple[str, str]]:
