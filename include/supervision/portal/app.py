@@ -273,7 +273,7 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
         dfrom = _date(request.query_params.get("date_from"))
         dto = _date(request.query_params.get("date_to"))
         pg = page_arg(request)
-        total, rows = queries.cases(conn, d, k["kpi"], start, end, agency=agency, date_from=dfrom, date_to=dto,
+        total, rows = queries.cases(conn, d, k["kpi"], k["record_type"], start, end, agency=agency, date_from=dfrom, date_to=dto,
                                     page=pg)
         pages = max(1, -(-total // queries.PAGE_SIZE))
         return render(request, "detail.html", session, d=d, month=month, as_of=as_of, kpi=k, defs=defs,

@@ -103,15 +103,19 @@ def _area_column(d: Division) -> str:
             "township": "township_code"}[d.level]
 
 
-def cases(conn, d: Division, kpi: str, start: date, end: date, *, agency: str = "", date_from: date | None = None,
-          date_to: date | None = None, page: int = 1) -> tuple[int, list[dict]]:
-    """The records behind a figure (marts.kpi_case: no personal data), one page, and how many there are."""
+def cases(conn, d: Division, kpi: str, record_type: str, start: date, end: date, *, agency: str = "",
+          date_from: date | None = None, date_to: date | None = None, page: int = 1) -> tuple[int, list[dict]]:
+    """The records behind a figure (marts.kpi_case: no personal data), one page, and how many there are.
+
+    ``record_type`` (the measure's, from kpi_definition) is redundant with ``kpi`` but a constant in each branch
+    of the kpi_contribution union: PostgreSQL then skips the other record types' facts altogether."""
     col = _area_column(d)  # one of four fixed column names, never user input
-    where = (f"kpi = %(kpi)s AND {col} = %(code)s AND period_date >= %(start)s AND period_date < %(end)s"
+    where = (f"kpi = %(kpi)s AND record_type = %(rt)s AND {col} = %(code)s"
+             " AND period_date >= %(start)s AND period_date < %(end)s"
              " AND (%(agency)s = '' OR agency_code = %(agency)s OR agency_name LIKE '%%' || %(agency)s || '%%')"
              " AND (%(dfrom)s::date IS NULL OR period_date >= %(dfrom)s)"
              " AND (%(dto)s::date IS NULL OR period_date <= %(dto)s)")
-    params = {"kpi": kpi, "code": d.code, "start": start, "end": end, "agency": agency, "dfrom": date_from,
+    params = {"kpi": kpi, "rt": record_type, "code": d.code, "start": start, "end": end, "agency": agency, "dfrom": date_from,
               "dto": date_to, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
     total = conn.execute(f"SELECT count(*) FROM marts.kpi_case WHERE {where}", params).fetchone()[0]  # noqa: S608
     rows = _rows(conn, f"""
