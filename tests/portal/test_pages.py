@@ -228,3 +228,17 @@ def test_township_and_province_logins(browser, portal):
     assert {c: rows[c] for c in want} == {c: num(n) for c, n in want.items()} and {"4110", "4101"} <= set(want)
     assert len(rows) >= 17  # every city of Henan, with or without figures
     page.context.close()
+
+
+def test_city_detail_goes_county_by_county(pages, portal):
+    page = pages["city"]
+    page.goto(f"{portal['base']}/detail?kpi=enforcement_acts&period=year&month={MONTH}")
+    with sql_as(portal, "city") as conn:
+        city, = conn.execute("SELECT numerator FROM marts.kpi WHERE division_code = '4110' AND kpi = 'enforcement_acts' "
+                             "AND period_type = 'year' AND period_start = '2026-01-01'").fetchone()
+    parts = {tr.get_attribute("data-division"): int(tr.locator('[data-f="numerator"]').inner_text().replace(",", ""))
+             for tr in page.locator("#parts-table tbody tr").all()}
+    assert sum(parts.values()) == city and len(parts) == 7  # the parts sum to the city's figure
+    page.click('#parts-table tr[data-division="411002"] a.down')
+    assert page.inner_text("#crumbs") == "许昌市 › 魏都区"
+    assert f"共 {parts['411002']} 条" in page.inner_text("#pager")

@@ -273,8 +273,16 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
         dfrom = _date(request.query_params.get("date_from"))
         dto = _date(request.query_params.get("date_to"))
         pg = page_arg(request)
-        total, rows = queries.cases(conn, d, k["kpi"], k["record_type"], start, end, agency=agency, date_from=dfrom, date_to=dto,
-                                    page=pg)
+        if d.level in ("province", "city"):
+            # A province's or city's records are every county's: listed county by county (a record list over a
+            # province-year takes tens of seconds to compute, docs/benchmarks.md); the parts sum to the figure.
+            parts = queries.children(conn, d.code, k["kpi"], period, start)
+            mine = queries.figures(conn, d.code, month).get((k["kpi"], period))
+            return render(request, "detail_parts.html", session, d=d, month=month, as_of=as_of, kpi=k, defs=defs,
+                          period=period, parts=parts, mine=mine, agency=agency, date_from=dfrom, date_to=dto,
+                          crumbs=queries.breadcrumbs(conn, d))
+        total, rows = queries.cases(conn, d, k["kpi"], k["record_type"], start, end, agency=agency, date_from=dfrom,
+                                    date_to=dto, page=pg)
         pages = max(1, -(-total // queries.PAGE_SIZE))
         return render(request, "detail.html", session, d=d, month=month, as_of=as_of, kpi=k, defs=defs,
                       period=period, rows=rows, total=total, page=pg, pages=pages, agency=agency, date_from=dfrom,
@@ -310,11 +318,12 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
         kids = []
         below = {}
         if d.level != "township":
-            for kpi in KEY_RATIOS:
-                for r in queries.children(conn, d.code, kpi, "month", month):
-                    below.setdefault(r["division_code"], {"name": r["division_name"]})[kpi] = r
+            for r in queries.children_many(conn, d.code, KEY_RATIOS, "month", month):
+                c = below.setdefault(r["division_code"], {"name": r["division_name"]})
+                if r["kpi"]:
+                    c[r["kpi"]] = r
             kids = sorted(below.items())
-        counts, _, _ = queries.watchlist(conn, "", 1)
+        counts = queries.watch_counts(conn)
         return {"d": d, "main": main, "children": kids, "watch": counts, "cards": queries.scorecards(conn, month)}
 
     def report_sheets(t: dict, month: date) -> list[tuple[str, list[str], list[list]]]:

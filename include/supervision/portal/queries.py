@@ -98,6 +98,19 @@ def children(conn, parent: str, kpi: str, period_type: str, start: date) -> list
         ORDER BY d.division_code""", (kpi, period_type, start, parent))
 
 
+def children_many(conn, parent: str, kpis: tuple[str, ...], period_type: str, start: date) -> list[dict]:
+    """:func:`children` for several measures in one query (the monthly report's table of child divisions)."""
+    return _rows(conn, """
+        SELECT d.division_code, d.name AS division_name, k.kpi, k.numerator, k.denominator, k.value, k.target_met
+        FROM marts.dim_division d
+        JOIN marts.kpi_vs_target k ON k.division_code = d.division_code AND k.kpi = ANY(%s)
+             AND k.period_type = %s AND k.period_start = %s
+        WHERE d.parent_code = %s
+        UNION ALL
+        SELECT d.division_code, d.name, NULL, NULL, NULL, NULL, NULL FROM marts.dim_division d WHERE d.parent_code = %s
+        ORDER BY 1""", (list(kpis), period_type, start, parent, parent))
+
+
 def _area_column(d: Division) -> str:
     return {"province": "province_code", "city": "city_code", "county": "county_code",
             "township": "township_code"}[d.level]
@@ -128,7 +141,7 @@ def cases(conn, d: Division, kpi: str, record_type: str, start: date, end: date,
 
 def watchlist(conn, kind: str = "", page: int = 1) -> tuple[dict[str, int], int, list[dict]]:
     """Counts by kind, and one page of the watchlist (most overdue first) of the supervisor's area."""
-    counts = dict(conn.execute("SELECT kind, count(*) FROM marts.watchlist GROUP BY kind").fetchall())
+    counts = watch_counts(conn)
     params = {"kind": kind, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
     where = "(%(kind)s = '' OR kind = %(kind)s)"
     total = counts.get(kind, 0) if kind else sum(counts.values())  # same transaction: the same rows
@@ -138,6 +151,21 @@ def watchlist(conn, kind: str = "", page: int = 1) -> tuple[dict[str, int], int,
         FROM marts.watchlist WHERE {where}
         ORDER BY days_overdue DESC, county_code, record_id LIMIT %(limit)s OFFSET %(offset)s""", params)  # noqa: S608
     return counts, total, rows
+
+
+# The watchlists change only when the marts are refreshed: their counts are kept per login and refresh (a login
+# sees only its own area, so the key holds the login; nothing is shared between logins). Province-wide they take
+# about a second to count (docs/benchmarks.md); the overview of kinds and the monthly report read them.
+_WATCH_COUNTS: dict[tuple, dict[str, int]] = {}
+
+
+def watch_counts(conn) -> dict[str, int]:
+    key = tuple(conn.execute("SELECT current_user, refreshed_at, as_of_date FROM marts.refresh_state").fetchone())
+    if key not in _WATCH_COUNTS:
+        if len(_WATCH_COUNTS) > 1000:
+            _WATCH_COUNTS.clear()
+        _WATCH_COUNTS[key] = dict(conn.execute("SELECT kind, count(*) FROM marts.watchlist GROUP BY kind").fetchall())
+    return dict(_WATCH_COUNTS[key])
 
 
 def submission_days(conn, month: date) -> tuple[list[dict], dict[str, dict[date, str]]]:
