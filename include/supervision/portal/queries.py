@@ -130,12 +130,15 @@ def cases(conn, d: Division, kpi: str, record_type: str, start: date, end: date,
              " AND (%(dto)s::date IS NULL OR period_date <= %(dto)s)")
     params = {"kpi": kpi, "rt": record_type, "code": d.code, "start": start, "end": end, "agency": agency, "dfrom": date_from,
               "dto": date_to, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
-    total = conn.execute(f"SELECT count(*) FROM marts.kpi_case WHERE {where}", params).fetchone()[0]  # noqa: S608
+    # one pass: the page and, with it, how many rows match (the view is computed once, not twice)
     rows = _rows(conn, f"""
         SELECT record_type, record_id, case_number, agency_code, agency_name, county_name, township_name,
-               period_date, numerator, denominator
+               period_date, numerator, denominator, count(*) OVER () AS total
         FROM marts.kpi_case WHERE {where}
         ORDER BY period_date, county_code, record_id LIMIT %(limit)s OFFSET %(offset)s""", params)  # noqa: S608
+    if rows:
+        return rows[0]["total"], rows
+    total = conn.execute(f"SELECT count(*) FROM marts.kpi_case WHERE {where}", params).fetchone()[0]  # noqa: S608
     return total, rows
 
 
