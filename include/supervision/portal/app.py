@@ -122,7 +122,8 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
         return r
 
     @app.post("/login")
-    async def login(request: Request, login: str = Form(""), password: str = Form(""), csrf: str = Form("")):
+    def login(request: Request, login: str = Form(""), password: str = Form(""), csrf: str = Form("")):
+        # sync on purpose: the password check opens a connection; FastAPI runs it in its thread pool
         expected = store.unsign(request.cookies.get(PRE_COOKIE))
         if not expected or not secrets.compare_digest(expected, csrf):
             return render(request, "error.html", None, status=400, message="页面已过期，请重新打开登录页。")
@@ -154,7 +155,7 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
         return r
 
     @app.post("/logout")
-    async def logout(request: Request, csrf: str = Form("")):
+    def logout(request: Request, csrf: str = Form("")):
         session = current(request)
         if session and secrets.compare_digest(session.csrf, csrf):
             store.drop(request.cookies.get(COOKIE))
