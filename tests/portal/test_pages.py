@@ -157,7 +157,7 @@ def test_submissions_calendar_alerts_scorecards(pages, portal):
     assert "鄢陵县" not in page.inner_text("#alerts")
 
 
-def test_report_print_view_and_xlsx(pages, portal, tmp_path):
+def test_report_print_view_and_xlsx(pages, portal):
     page = pages["city"]
     page.goto(f"{portal['base']}/report?month={MONTH}")
     tables = {t.get_attribute("data-sheet"): t for t in page.locator("table.report-table").all()}
@@ -165,7 +165,7 @@ def test_report_print_view_and_xlsx(pages, portal, tmp_path):
     shot(page, "07-report-city")
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible() and not page.locator("#print").is_visible()
-    page.screenshot(path=str(tmp_path / "print.png"))
+    shot(page, "08-report-print-view")  # what the browser prints: no navigation, no buttons
     pdf = page.pdf(format="A4", prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF") and len(pdf) > 2000
     page.emulate_media(media="screen")
@@ -239,6 +239,7 @@ def test_city_detail_goes_county_by_county(pages, portal):
     parts = {tr.get_attribute("data-division"): int(tr.locator('[data-f="numerator"]').inner_text().replace(",", ""))
              for tr in page.locator("#parts-table tbody tr").all()}
     assert sum(parts.values()) == city and len(parts) == 7  # the parts sum to the city's figure
+    shot(page, "03-detail-city-by-county")
     page.click('#parts-table tr[data-division="411002"] a.down')
     assert page.inner_text("#crumbs") == "许昌市 › 魏都区"
     assert f"共 {parts['411002']} 条" in page.inner_text("#pager")
