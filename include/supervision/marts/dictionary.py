@@ -25,7 +25,7 @@ MARTS_RELATIONS: tuple[tuple[str, str], ...] = (
     ("marts.kpi_contribution_enforcement", "view"), ("marts.kpi_contribution_violation", "view"),
     ("marts.kpi_contribution_reconsideration", "view"), ("marts.kpi_contribution_litigation", "view"),
     ("marts.kpi_contribution_complaint", "view"),
-    ("marts.watchlist", "view"), ("marts.watch_complaint_overdue", "view"),
+    ("marts.watchlist", "view"), ("marts.watchlist_item", "table"), ("marts.watch_complaint_overdue", "view"),
     ("marts.watch_reconsideration_overdue", "view"), ("marts.watch_publicity_overdue", "view"),
     ("marts.watch_major_without_review", "view"), ("marts.watch_suggestion_unanswered", "view"),
     *[(f"marts.{fact_table(rt)}", "table") for rt in RECORD_TYPES.values()],

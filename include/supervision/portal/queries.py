@@ -151,24 +151,14 @@ def watchlist(conn, kind: str = "", page: int = 1) -> tuple[dict[str, int], int,
     rows = _rows(conn, f"""
         SELECT kind, kind_zh, record_type, county_name, township_code, record_id, case_number, agency_code,
                agency_name, since_date, due_date, days_overdue
-        FROM marts.watchlist WHERE {where}
+        FROM marts.watchlist_item WHERE {where}
         ORDER BY days_overdue DESC, county_code, record_id LIMIT %(limit)s OFFSET %(offset)s""", params)  # noqa: S608
     return counts, total, rows
 
 
-# The watchlists change only when the marts are refreshed: their counts are kept per login and refresh (a login
-# sees only its own area, so the key holds the login; nothing is shared between logins). Province-wide they take
-# about a second to count (docs/benchmarks.md); the overview of kinds and the monthly report read them.
-_WATCH_COUNTS: dict[tuple, dict[str, int]] = {}
-
-
 def watch_counts(conn) -> dict[str, int]:
-    key = tuple(conn.execute("SELECT current_user, refreshed_at, as_of_date FROM marts.refresh_state").fetchone())
-    if key not in _WATCH_COUNTS:
-        if len(_WATCH_COUNTS) > 1000:
-            _WATCH_COUNTS.clear()
-        _WATCH_COUNTS[key] = dict(conn.execute("SELECT kind, count(*) FROM marts.watchlist GROUP BY kind").fetchall())
-    return dict(_WATCH_COUNTS[key])
+    # marts.watchlist_item: marts.watchlist as the last refresh left it (V503; the view takes ~1 s province-wide)
+    return dict(conn.execute("SELECT kind, count(*) FROM marts.watchlist_item GROUP BY kind").fetchall())
 
 
 def submission_days(conn, month: date) -> tuple[list[dict], dict[str, dict[date, str]]]:
