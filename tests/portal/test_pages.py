@@ -179,8 +179,14 @@ def test_report_print_view_and_xlsx(pages, portal):
         ws = wb[name]
         header = [c.value for c in ws[2]]
         assert header == table.locator("thead th").all_inner_texts()
-        body = [[("—" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row]
-                for row in ws.iter_rows(min_row=3, values_only=True)]
+        def text(c):  # as the page writes it: ratios as percentages (the cell's format), money with 2 decimals
+            if c.value is None:
+                return "—"
+            if c.number_format == "0.0%":
+                return f"{c.value * 100:.1f}%"
+            return f"{c.value:.2f}" if isinstance(c.value, float) else str(c.value)
+
+        body = [[text(c) for c in row] for row in ws.iter_rows(min_row=3)]
         page_rows = cells(page, f'table.report-table[data-sheet="{name}"]')
         if body:
             assert body == page_rows, name

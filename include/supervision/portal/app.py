@@ -65,6 +65,7 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
     env = templates.env
     env.filters.update(fmt=fmt, num=num, label=lambda code, field: labels.value(field, code), col=labels.column)
     env.globals.update(urlencode=urlencode, labels=labels)
+    env.tests["percent"] = lambda v: isinstance(v, xlsx.Percent)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     def cookie_args(max_age: int | None = None) -> dict:
@@ -330,15 +331,15 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
     def report_sheets(t: dict, month: date) -> list[tuple[str, list[str], list[list]]]:
         names = {r["kpi"]: r["name"] for r in t["main"]}
         overview = [[r["name"], r["target"],
-                     _cell(r["month"]["numerator"]), _cell(r["month"]["denominator"]), _cell(r["month"]["value"]),
-                     _met(r["month"]["met"]),
-                     _cell(r["year"]["numerator"]), _cell(r["year"]["denominator"]), _cell(r["year"]["value"]),
-                     _met(r["year"]["met"])] for r in t["main"]]
-        kids = [[code, c["name"]] + [_cell((c.get(k) or {}).get("value")) for k in KEY_RATIOS]
+                     _cell(r["month"]["numerator"]), _cell(r["month"]["denominator"]),
+                     _cell(r["month"]["value"], r["unit"] == "ratio"), _met(r["month"]["met"]),
+                     _cell(r["year"]["numerator"]), _cell(r["year"]["denominator"]),
+                     _cell(r["year"]["value"], r["unit"] == "ratio"), _met(r["year"]["met"])] for r in t["main"]]
+        kids = [[code, c["name"]] + [_cell((c.get(k) or {}).get("value"), True) for k in KEY_RATIOS]
                 for code, c in t["children"]]
         watch = [[labels.value("watch_kind", k), n] for k, n in sorted(t["watch"].items())]
         cards = [[c["county_code"], c["county_name"], c["business_days"], c["on_time_days"], c["valid_days"],
-                  c["late_days"], _cell(c["on_time_valid_share"]), c["alerts_unresolved"]] for c in t["cards"]]
+                  c["late_days"], _cell(c["on_time_valid_share"], True), c["alerts_unresolved"]] for c in t["cards"]]
         return [
             ("指标与目标", ["指标", "目标", "本月分子", "本月分母", "本月数值", "本月达标", "本年分子", "本年分母",
                         "本年数值", "本年达标"], overview),
@@ -383,10 +384,12 @@ def _date(raw: str | None) -> date | None:
         raise ValueError("日期应为 YYYY-MM-DD") from None
 
 
-def _cell(v):
-    """Numbers stay numbers in the workbook (a ratio as a fraction: 0.3333)."""
+def _cell(v, ratio: bool = False):
+    """Numbers stay numbers in the workbook; a ratio is a fraction formatted as a percentage."""
     if v is None:
         return None
+    if ratio:
+        return xlsx.Percent(v)
     if isinstance(v, Decimal):
         return int(v) if v == v.to_integral_value() else float(v)
     return v

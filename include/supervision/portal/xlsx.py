@@ -12,6 +12,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+PERCENT_FORMAT = "0.0%"
+
+
+class Percent(float):
+    """A ratio: a number in the workbook shown as a percentage (and as "33.3%" on the page)."""
 
 
 def neutralise(value):
@@ -33,6 +38,9 @@ def workbook(title: str, tables: list[tuple[str, list[str], list[list]]]) -> byt
             cell.font = Font(bold=True)
         for row in rows:
             ws.append([neutralise(v) for v in row])
+            for cell, v in zip(ws[ws.max_row], row, strict=False):
+                if isinstance(v, Percent):
+                    cell.number_format = PERCENT_FORMAT
         for i, h in enumerate(header, 1):
             ws.column_dimensions[ws.cell(2, i).column_letter].width = max(10, min(48, len(str(h)) * 2 + 4))
     buf = io.BytesIO()
