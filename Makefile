@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: install demo test test-unit test-integration lint ui lock clean bench
+.PHONY: install demo test test-unit test-integration lint ui lock clean bench portal
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,10 @@ lint: install
 
 ui: install
 	$(BIN)/supervision ui
+
+# The supervisors' portal on http://127.0.0.1:8000/ (sign in with a login of `make demo` or `supervision supervisor create`).
+portal: install
+	$(BIN)/supervision portal
 
 # Throughput of one county file (ours vs pandas to_sql vs raw COPY), per stage and peak memory: docs/benchmarks.md.
 ROWS ?= 1000000

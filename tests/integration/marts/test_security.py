@@ -18,7 +18,8 @@ from .marts_support import ORG_ID, PERSON_ID, PERSON_NAME
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 DIVISION_COLUMNS = ("township_code", "division_code", "county_code", "city_code", "province_code")
-NO_DIVISION = {"marts.dim_date", "marts.kpi_definition", "marts.refresh_state"}  # reference data, no area
+# reference data, no area (kpi_target: the plans' public targets, scope_code names whose plan, not whose rows)
+NO_DIVISION = {"marts.dim_date", "marts.kpi_definition", "marts.refresh_state", "marts.kpi_target", "marts.enum_label"}
 
 
 def readable(conn) -> list[tuple[str, str]]:
@@ -239,10 +240,11 @@ def test_other_teams_can_protect_their_own_tables(world, as_supervisor):
 def test_pipeline_role_sees_everything(world, migrated_url):
     import secrets
 
-    from .marts_support import login_url
+    from .marts_support import TEST_PASSWORD, login_url
 
     login = f"t{secrets.token_hex(3)}_pipeline"
-    world.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE supervision_pipeline").format(sql.Identifier(login)))
+    world.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE supervision_pipeline").format(
+        sql.Identifier(login), sql.Literal(TEST_PASSWORD)))
     try:
         with psycopg.connect(login_url(migrated_url, login)) as conn:
             assert conn.execute("SELECT count(*) FROM marts.fact_enforcement_case").fetchone()[0] == 7
@@ -255,10 +257,10 @@ def test_pipeline_role_sees_everything(world, migrated_url):
 def test_a_role_outside_the_supervision_groups_sees_nothing(world, migrated_url):
     import secrets
 
-    from .marts_support import login_url
+    from .marts_support import TEST_PASSWORD, login_url
 
     login = f"t{secrets.token_hex(3)}_stranger"
-    world.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)))
+    world.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(login), sql.Literal(TEST_PASSWORD)))
     world.execute(sql.SQL("GRANT USAGE ON SCHEMA marts TO {0}; GRANT SELECT ON marts.fact_enforcement_case TO {0}")
                   .format(sql.Identifier(login)))
     try:
