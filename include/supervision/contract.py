@@ -163,7 +163,7 @@ COMPLAINT_CHANNELS = ("hotline_12345", "online", "letter", "visit", "other")
 COMPLAINT_RESULTS = ("pending", "substantiated", "partially_substantiated", "unsubstantiated", "referred",
                      "withdrawn")
 # Chinese labels of the enum values, in the same order (Field.enum_zh).
-ACTION_TYPES_ZH = ("行政许可", "行政处罚", "行政强制", "行政检查", "行政征收", "行政给付", "行政确认", "行政裁决", "其他")
+ACTION_TYPES_ZH = ("行政许可", "行政处罚", "行政强制", "行政检查", "行政征收征用", "行政给付", "行政确认", "行政裁决", "其他")
 DOMAINS_ZH = ("市场监管", "生态环境", "交通运输", "应急管理", "农业农村", "文化旅游", "城市管理", "卫生健康", "自然资源",
               "公安", "其他")
 ENFORCEMENT_STATUSES_ZH = ("办理中", "已作出决定", "已结案", "已撤销")

@@ -1,39 +1,37 @@
 """Chinese labels of every enum value and column a supervisor sees (issue 16), keyed by field and value.
 
-Column labels come from the contract (``Field.zh``) where the column is a contract field; the rest (derived
-columns of the marts) are here. Enum values are here until the contract carries a ``zh`` per value: then
-:func:`value` should read it from there (one definition beside the contract).
+Column labels and the contract's enum values come from the contract (``Field.zh``, ``Field.enum_zh``); the
+rest (derived columns and states of the marts and the alerting) are here.
 """
 
 from __future__ import annotations
 
+from supervision.alerting.kinds import KINDS
 from supervision.contract import RECORD_TYPES
-from supervision.marts.kpis import ACTION_TYPE_ZH, DOMAIN_ZH
 
+
+def _contract_values(record_type: str, field: str) -> dict[str, str]:
+    f = next(f for f in RECORD_TYPES[record_type].fields if f.name == field)
+    return dict(zip(f.enum, f.enum_zh, strict=True))
+
+
+# Enum values of the contract: their labels are defined once, beside the fields (contract.Field.enum_zh).
 VALUES: dict[str, dict[str, str]] = {
-    "action_type": ACTION_TYPE_ZH,
-    "domain": DOMAIN_ZH,
-    "status": {"open": "办理中", "decided": "已决定", "closed": "已结案", "withdrawn": "已撤销立案"},
-    "reconsideration_outcome": {
-        "pending": "未审结", "upheld": "维持", "rejected": "驳回", "revoked": "撤销", "altered": "变更",
-        "confirmed_illegal": "确认违法", "ordered_performance": "责令履行", "confirmed_invalid": "确认无效",
-        "mediated": "调解", "settled": "和解", "terminated": "终止"},
-    "litigation_outcome": {
-        "pending": "未审结", "won": "胜诉", "lost": "败诉", "withdrawn": "撤诉", "mediated": "调解",
-        "dismissed": "驳回起诉", "other": "其他"},
-    "procedure": {"normal": "普通程序", "simplified": "简易程序"},
-    "trial_level": {"first": "一审", "second": "二审", "retrial": "再审"},
-    "party_type": {"person": "自然人", "organization": "法人或其他组织"},
-    "channel": {"hotline_12345": "12345热线", "online": "网上", "letter": "来信", "visit": "来访", "other": "其他"},
-    "result": {"pending": "办理中", "substantiated": "属实", "partially_substantiated": "部分属实",
-               "unsubstantiated": "不属实", "referred": "转办", "withdrawn": "撤回"},
+    "action_type": _contract_values("enforcement_cases", "action_type"),
+    "domain": _contract_values("enforcement_cases", "domain"),
+    "status": _contract_values("enforcement_cases", "status"),
+    "reconsideration_outcome": _contract_values("reconsideration_cases", "outcome"),
+    "litigation_outcome": _contract_values("litigation_cases", "outcome"),
+    "procedure": _contract_values("reconsideration_cases", "procedure"),
+    "trial_level": _contract_values("litigation_cases", "trial_level"),
+    "party_type": _contract_values("enforcement_cases", "party_type"),
+    "channel": _contract_values("complaints", "channel"),
+    "result": _contract_values("complaints", "result"),
     "record_type": {rt.name: rt.zh for rt in RECORD_TYPES.values()},
     "level": {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇（街道）"},
     "period_type": {"day": "日", "month": "月", "year": "年"},
     "unit": {"ratio": "比率", "count": "数量", "yuan": "金额（元）"},
-    "alert_kind": {"late": "迟报", "missing": "漏报", "rejected": "整批退回", "invalid": "数据不合格",
-                   "volume_anomaly": "数量异常", "stale_source": "数据源停更", "chronic_late": "经常迟报",
-                   "pipeline_late": "平台运行延迟", "pipeline_failed": "平台运行失败"},
+    "alert_kind": {name: kind.zh for name, kind in KINDS.items()},  # alerting/kinds.py
     "alert_state": {"open": "待处理", "notified": "已通知", "acknowledged": "已确认", "resolved": "已解决"},
     "submission_day": {"on_time": "按时", "late": "迟报", "missing": "漏报", "invalid": "不合格", "none": "无数据",
                        "exempt": "免报"},

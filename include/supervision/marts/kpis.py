@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from supervision.contract import ACTION_TYPES, DOMAINS
+from supervision.contract import ACTION_TYPES, ACTION_TYPES_ZH, DOMAINS, DOMAINS_ZH
 
 RATIO, COUNT, YUAN = "ratio", "count", "yuan"
 
-ACTION_TYPE_ZH = {
-    "licensing": "行政许可", "penalty": "行政处罚", "coercion": "行政强制", "inspection": "行政检查",
-    "levy": "行政征收征用", "payment": "行政给付", "confirmation": "行政确认", "adjudication": "行政裁决",
-    "other": "其他",
-}
-DOMAIN_ZH = {
-    "market_regulation": "市场监管", "ecology_environment": "生态环境", "transport": "交通运输",
-    "emergency_management": "应急管理", "agriculture": "农业农村", "culture_tourism": "文化旅游",
-    "urban_management": "城市管理", "health": "卫生健康", "natural_resources": "自然资源",
-    "public_security": "公安", "other": "其他",
-}
+# Chinese labels come from the contract (one definition beside the fields)
+ACTION_TYPE_ZH = dict(zip(ACTION_TYPES, ACTION_TYPES_ZH, strict=True))
+DOMAIN_ZH = dict(zip(DOMAINS, DOMAINS_ZH, strict=True))
 
 
 @dataclass(frozen=True)
