@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: install demo test test-unit test-integration lint ui lock clean bench portal
+.PHONY: install demo test test-unit test-integration lint ui lock clean bench portal browser
 
 install: $(VENV)/.installed
 
@@ -23,8 +23,18 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 demo: install
 	$(BIN)/supervision demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
+
+# The portal's browser tests drive Debian's Chromium through Playwright (never `playwright install`, which
+# downloads a browser) with a CJK font for the screenshots: installed here when missing and we are root.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium and a CJK font for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else echo "chromium missing and not root: the browser tests will be skipped (sudo apt-get install chromium fonts-wqy-microhei)"; fi; \
+	fi
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit tests/dags
