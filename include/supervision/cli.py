@@ -7,9 +7,12 @@
   supervision reconcile --date D        exit non-zero unless every received row is loaded or quarantined
   supervision report --date D           the per-county table of a date
   supervision db url|migrate|stop       the warehouse connection URL (psql "$(supervision db url)"), schema, stop
-  supervision ui                        the Airflow UI (airflow standalone) on the same set-up
+  supervision ui                        the Airflow UI (127.0.0.1:8080) on the same set-up
+  supervision settings show|set|reset   the remembered defaults (data/settings.json) every command uses
 
-Registry and drop folder: --registry / --drop-root, or SUPERVISION_REGISTRY / SUPERVISION_DROP_ROOT.
+Registry, drop folder, counties, warehouse: the CLI option, else SUPERVISION_REGISTRY / SUPERVISION_DROP_ROOT /
+SUPERVISION_COUNTIES / SUPERVISION_WAREHOUSE_URL, else data/settings.json (written by `supervision demo`), else
+the Henan registry, data/drop, every county, the embedded PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from supervision import settings
 
 XUCHANG = "4110"
 DEMO_REGISTRY = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"  # file-drop, API and database counties
+COUNTIES_HELP = ("comma-separated county codes, or 'all' (default: $SUPERVISION_COUNTIES, else the counties in "
+                 "data/settings.json, else the whole registry)")
 
 
 def _date(s: str) -> date:
@@ -41,8 +46,10 @@ def _yesterday() -> date:
 def _common(p: argparse.ArgumentParser, with_date: bool = True) -> None:
     if with_date:
         p.add_argument("--date", type=_date, default=None, help="business date YYYY-MM-DD (default: yesterday, Asia/Shanghai)")
-    p.add_argument("--registry", default=None, help="county registry YAML (default $SUPERVISION_REGISTRY or Henan)")
-    p.add_argument("--drop-root", default=None, help="drop folder (default $SUPERVISION_DROP_ROOT or data/drop)")
+    p.add_argument("--registry", default=None,
+                   help="county registry YAML (default $SUPERVISION_REGISTRY, data/settings.json, else Henan)")
+    p.add_argument("--drop-root", default=None,
+                   help="drop folder (default $SUPERVISION_DROP_ROOT, data/settings.json, else data/drop)")
 
 
 def _apply_locations(args) -> None:
@@ -51,6 +58,14 @@ def _apply_locations(args) -> None:
         os.environ["SUPERVISION_REGISTRY"] = str(Path(args.registry).resolve())
     if getattr(args, "drop_root", None):
         os.environ["SUPERVISION_DROP_ROOT"] = str(Path(args.drop_root).resolve())
+    # --counties: the option, else SUPERVISION_COUNTIES / data/settings.json (the demo's counties); "all" = the
+    # whole registry. The demo picks its own counties (and records them).
+    if hasattr(args, "counties") and getattr(args, "command", None) != "demo":
+        if args.counties is None:
+            remembered = settings.default_counties()
+            args.counties = ",".join(remembered) if remembered else None
+        elif args.counties.strip().lower() == "all":
+            args.counties = None
 
 
 def cmd_db(args) -> int:
@@ -101,7 +116,7 @@ def _sim_summary(report) -> str:
 def run_through_airflow(day: date, registry: str | None, drop_root: str | None, shard_size: int | None = None,
                         counties: list[str] | None = None, quiet: bool = False) -> int:
     """Run the nightly DAG for one business date with `airflow dags test` (in-process, SQLite metadata)."""
-    from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
+    from supervision.airflow_env import airflow_env, ensure_metadata_db
 
     env = airflow_env()
     ensure_metadata_db(env)
@@ -110,7 +125,9 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
             "counties": counties}
     # A distinct logical date per invocation: re-running a business date is a new Airflow run of the same work.
     logical = datetime.now(ZoneInfo("UTC")).replace(microsecond=0).isoformat()
-    cmd = [airflow_bin(), "dags", "test", "supervision_nightly", logical, "--conf", json.dumps(conf)]
+    # `airflow dags test` with the business date in the run id, task logs where the UI reads them, a run note
+    cmd = [sys.executable, "-m", "supervision.airflow_dagtest", "supervision_nightly", logical, "--conf",
+           json.dumps(conf)]
     out = subprocess.DEVNULL if quiet else None
     return subprocess.run(cmd, env=env, stdout=out).returncode
 
@@ -146,13 +163,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
+    from supervision.airflow_env import run_ui
 
-    env = airflow_env({"AIRFLOW__API__PORT": str(args.port)})
-    ensure_metadata_db(env)
-    print(f"Airflow UI on http://localhost:{args.port} (user admin; the password is printed by Airflow and kept in "
-          f"{env['AIRFLOW_HOME']}/simple_auth_manager_passwords.json.generated). Ctrl-C stops it.")
-    return subprocess.run([airflow_bin(), "standalone"], env=env).returncode
+    return run_ui(args.host, args.port)
 
 
 def demo_counties(registry, extra: int = 20) -> list[str]:
@@ -220,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("simulate", help="write a simulated night of county submissions")
     _common(p)
-    p.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
+    p.add_argument("--counties", help=COUNTIES_HELP)
     p.add_argument("--faults", choices=["default", "none"], default="default")
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--scale", type=float, default=1.0, help="volume multiplier")
@@ -228,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="run the nightly DAG for a business date through Airflow")
     _common(p)
-    p.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
+    p.add_argument("--counties", help=COUNTIES_HELP)
     p.add_argument("--shard-size", type=int, default=None,
                    help="counties per mapped task (default: one per county up to 300 tasks, else fewer tasks)")
     p.set_defaults(func=cmd_run)
@@ -237,13 +250,16 @@ def main(argv: list[str] | None = None) -> int:
                              ("report", cmd_report, "per-county table of a business date")):
         p = sub.add_parser(name, help=text)
         _common(p)
-        p.add_argument("--counties", help="comma-separated county codes")
+        p.add_argument("--counties", help=COUNTIES_HELP)
         if name == "reconcile":
             p.add_argument("--table", action="store_true", help="print the per-county table, not just totals")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("ui", help="start the Airflow UI (airflow standalone) with the project's DAGs")
+    p = sub.add_parser("ui", help="start the Airflow UI (API server, scheduler, DAG processor, triggerer)")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address the API server and the log server listen on (default 127.0.0.1: this machine "
+                        "only; 0.0.0.0 for every interface)")
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("demo", help="simulate one night with faults and run it end to end")
@@ -251,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--verbose", action="store_true", help="show Airflow's own output")
     p.set_defaults(func=cmd_demo)
+    __import__("supervision.project_settings", fromlist=["register_cli"]).register_cli(sub)  # settings show|set
     __import__("supervision.alerting.cli", fromlist=["register_cli"]).register_cli(sub)  # supervision alerts ...
     __import__("supervision.marts.cli", fromlist=["register_cli"]).register_cli(sub)  # supervisor, marts
 
