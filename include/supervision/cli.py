@@ -66,6 +66,7 @@ def _apply_locations(args) -> None:
             args.counties = ",".join(remembered) if remembered else None
         elif args.counties.strip().lower() == "all":
             args.counties = None
+            os.environ["SUPERVISION_COUNTIES"] = "all"  # Airflow's task processes: not the remembered ones
 
 
 def cmd_db(args) -> int:
@@ -176,7 +177,19 @@ def demo_counties(registry, extra: int = 20) -> list[str]:
     return xuchang + others[::step][:extra]
 
 
+def remember_demo(registry: Path, drop: Path, codes: list[str], day: date) -> Path:
+    """What the demo used becomes every later command's default (data/settings.json)."""
+    from supervision import project_settings
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("SUPERVISION_WAREHOUSE_URL")
+    keep_url = url if url and not urlsplit(url).password else None  # a password stays in the environment
+    return project_settings.save(registry=str(Path(registry).resolve()), drop_root=str(drop), counties=codes,
+                                 demo_date=day.isoformat(), warehouse_url=keep_url)
+
+
 def cmd_demo(args) -> int:
+    from supervision.alerting.monitor import latest_finished_night
     from supervision.reconcile import reconcile, render_report
     from supervision.registry import load_registry
     from supervision.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
@@ -184,9 +197,11 @@ def cmd_demo(args) -> int:
 
     started = time.perf_counter()
     reg = load_registry(args.registry or DEMO_REGISTRY)
-    day = args.date or date(2026, 11, 22)
-    drop = Path(args.drop_root or settings.drop_root())
     codes = demo_counties(reg)
+    day = args.date or latest_finished_night(reg, codes)  # yesterday, once its morning is over (Asia/Shanghai)
+    drop = Path(args.drop_root or settings.drop_root()).resolve()
+    print(f"defaults for every later command (registry, drop folder, counties, warehouse) saved in "
+          f"{remember_demo(reg.path, drop, codes, day)} (supervision settings show | reset)")
     files = [c for c in codes if reg.county(c).transport == "file_drop"]
     pulls = [c for c in codes if c not in files]
     print(f"[1/5] simulating {day} for {len(codes)} counties (Xuchang's 7 + {len(codes) - 7} more): {len(files)} drop "
@@ -209,6 +224,9 @@ def cmd_demo(args) -> int:
         rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
     report = reconcile(day, codes)
     print("[5/5] results\n" + render_report(report))
+    from supervision.alerting.cli import morning_after_report
+
+    print(morning_after_report(day, reg, codes, drop))
     print(f"\nDemo finished in {time.perf_counter() - started:.0f}s (Airflow run exit code {rc}).")
     print("Where to look next:\n"  # noqa: S608 - text for the operator, not a query we run
           "  psql \"$(.venv/bin/supervision db url)\"   then e.g.\n"

@@ -80,7 +80,7 @@ def reset() -> None:
 def counties() -> list[str] | None:
     """The counties commands cover by default: SUPERVISION_COUNTIES, else the file, else None (the registry)."""
     raw = os.environ.get(ENV["counties"])
-    if raw is not None:
+    if raw:  # an empty variable counts as unset
         codes = [c.strip() for c in raw.split(",") if c.strip()]
         return None if codes in ([], ["all"]) else codes
     value = get("counties")

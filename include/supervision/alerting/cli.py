@@ -378,3 +378,23 @@ def register_cli(subparsers) -> None:
     q.add_argument("--month", type=_month, help="YYYY-MM (default: every month)")
     q.add_argument("--code", help="only this county, city or province code")
     q.add_argument("--json", action="store_true")
+
+
+def morning_after_report(day: date, reg, counties: list[str], drop_root) -> str:
+    """The demo's last step: the monitor judges the night at the moment its morning is over (the deadlines,
+    the pipeline deadline and the digest time passed), and the night's alerts are listed."""
+    from zoneinfo import ZoneInfo
+
+    from supervision.alerting.monitor import morning_after, run_monitor
+    from supervision.settings import TIMEZONE
+
+    now = morning_after(day, reg, counties)
+    # Notifications are planned, not sent: the demo has no mail server or chat webhooks.
+    result = run_monitor(now, reg, counties, drop_root, send=False)
+    with _connect() as conn:
+        rows, total = query_alerts(conn, states=["open", "notified", "acknowledged"], day=day, limit=50)
+    shown = now.astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d %H:%M")
+    return (f"\nThe morning after: the alert monitor judged {day} at {shown} {TIMEZONE} (every deadline passed); "
+            f"{result['judge'].get('opened', 0)} alert(s) opened, notifications planned but not sent "
+            "(no mail server in the demo):\n" + render_alerts(rows, total)
+            + f"\n  later: supervision alerts list --date {day}  |  supervision alerts show <id>")
