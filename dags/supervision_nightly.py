@@ -4,8 +4,8 @@
 Runs every day at 06:30 Asia/Shanghai (after the default 06:00 county deadline) for the business date
 before; the run id names that date (`scheduled__2026-11-22__...`). Catch-up is deliberate: unpausing (or a
 scheduler back after a long stop) does not start a night that was due more than 2 hours ago; re-run a missed
-date with `supervision run --date D` or a back-fill (`airflow backfill create --dag-id supervision_nightly
---from-date ... --to-date ...`; README, Operations). For each county of the registry (mapped task `load_shard`; one county per task up to 300 counties,
+date with `supervision run --date D`, or Trigger → Backfill in the UI with a range of run dates (README,
+Operations). For each county of the registry (mapped task `load_shard`; one county per task up to 300 counties,
 more per task for bigger registries, 10 for the national one, or the `shard_size` param): read the county's
 drop folder, land each file as raw Parquet, validate it with Great Expectations, quarantine bad rows with
 every rule they broke, load the rest with binary COPY (new versions into core, older ones kept), and record

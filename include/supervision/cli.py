@@ -179,8 +179,9 @@ def demo_counties(registry, extra: int = 20) -> list[str]:
 
 def remember_demo(registry: Path, drop: Path, codes: list[str], day: date) -> Path:
     """What the demo used becomes every later command's default (data/settings.json)."""
-    from supervision import project_settings
     from urllib.parse import urlsplit
+
+    from supervision import project_settings
 
     url = os.environ.get("SUPERVISION_WAREHOUSE_URL")
     keep_url = url if url and not urlsplit(url).password else None  # a password stays in the environment

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import urllib.request

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -119,7 +119,7 @@ def _next(tt, now: datetime, last_end: datetime | None = None, catchup: bool = F
     with mock.patch("airflow._shared.timezones.timezone.utcnow", return_value=pendulum.instance(now)):
         info = tt.next_dagrun_info(last_automated_data_interval=last, restriction=TimeRestriction(
             earliest=pendulum.datetime(2026, 1, 1, tz="UTC"), latest=None, catchup=catchup))
-    return info.run_after.astimezone(timezone.utc)
+    return info.run_after.astimezone(UTC)
 
 
 def test_unpausing_later_in_the_day_waits_for_the_next_night():
@@ -128,7 +128,7 @@ def test_unpausing_later_in_the_day_waits_for_the_next_night():
     from supervision.timetables import NightlyTimetable
 
     tt = NightlyTimetable("30 6 * * *", timezone="Asia/Shanghai")
-    utc = timezone.utc
+    utc = UTC
     # 15:00 Shanghai (07:00 UTC): the 06:30 night was missed hours ago -> next is tomorrow's 06:30
     assert _next(tt, datetime(2026, 12, 4, 7, 0, tzinfo=utc)) == datetime(2026, 12, 4, 22, 30, tzinfo=utc)
     # Airflow's own timetable would start the missed one at once (what unpausing did)

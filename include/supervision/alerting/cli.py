@@ -20,7 +20,7 @@ import argparse
 import getpass
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from psycopg.rows import dict_row
@@ -29,10 +29,21 @@ from supervision.alerting.kinds import KINDS, LEVELS
 from supervision.contract import RECORD_TYPES
 
 
+def _local(value: datetime) -> datetime:
+    """Times are shown in Asia/Shanghai, with the offset (+08:00) written out."""
+    from zoneinfo import ZoneInfo
+
+    from supervision.settings import TIMEZONE
+
+    return value.astimezone(ZoneInfo(TIMEZONE)) if value.tzinfo else value
+
+
 def _json(value):
-    """json.dumps default: numbers from numeric columns stay numbers; dates and the rest become text."""
+    """json.dumps default: numbers from numeric columns stay numbers; times in Asia/Shanghai; the rest text."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return _local(value).isoformat()
     return str(value)
 
 
@@ -67,7 +78,8 @@ def _print_rows(rows: list[dict], columns: list[str]) -> None:
     if not rows:
         print("(none)")
         return
-    text = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    text = [[("" if r[c] is None else _local(r[c]).strftime("%Y-%m-%d %H:%M%z") if isinstance(r[c], datetime)
+              else str(r[c])) for c in columns] for r in rows]
     widths = [min(60, max(len(c), *(len(t[i]) for t in text))) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for t in text:
