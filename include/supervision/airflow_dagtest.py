@@ -77,7 +77,7 @@ def _patch_airflow(business_date: str | None) -> None:
         project = logging.getLogger("supervision")
         saved = (project.level, project.propagate, list(project.handlers))
         handler = JsonLinesHandler(task_log_path(ti))
-        console = logging.StreamHandler(sys.stderr)  # the console keeps only warnings, as before
+        console = logging.StreamHandler(sys.stdout)  # the console (where Airflow logs) keeps only warnings
         console.setLevel(logging.WARNING)
         console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         project.setLevel(logging.INFO)

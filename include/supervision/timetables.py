@@ -31,7 +31,7 @@ class NightlyTimetable(CronTriggerTimetable):
 
     @property
     def summary(self) -> str:
-        return f"{self._expression} ({self._timezone}), no catch-up after {self.grace}"
+        return f"{self._expression} ({self._timezone.name}), a missed run only within {self.grace.total_seconds() / 3600:g} h"
 
     def serialize(self) -> dict[str, Any]:
         return {**super().serialize(), "grace": self.grace.total_seconds()}
