@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import time
 import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -139,8 +140,6 @@ def test_ui_on_loopback_serves_the_cli_runs_log(night, monkeypatch):
         for _ in range(30):  # the log server starts alongside
             if _listeners(log_port):
                 break
-            import time
-
             time.sleep(1)
         assert _listeners(log_port) == {"127.0.0.1"}
         ((run_id, _),) = _runs(night["home"])
@@ -154,8 +153,38 @@ def test_ui_on_loopback_serves_the_cli_runs_log(night, monkeypatch):
         assert all(c in events for c in night["codes"])
         alive = {n: p.poll() for n, p in procs.items()}
         assert all(v is None for v in alive.values()), alive  # no FileNotFoundError 'airflow' without the venv
+
+        # Unpausing starts no missed night; a run the scheduler executes logs the night at INFO in its task logs.
+        api = f"http://127.0.0.1:{port}/api/v2/dags/supervision_nightly"
+        _call(api, "PATCH", {"is_paused": False})
+        run_id = f"manual__{DAY}__scheduler"
+        _call(api + "/dagRuns", "POST", {"dag_run_id": run_id, "logical_date": None,
+                                         "conf": {"business_date": str(DAY), "counties": night["codes"][:1]}})
+        state = None
+        for _ in range(180):
+            state = _call(f"{api}/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                break
+            time.sleep(2)
+        assert state == "success"
+        runs = _call(f"{api}/dagRuns")["dag_runs"]
+        assert not [r for r in runs if r["run_type"] == "scheduled"], "unpausing started a missed night"
+        body = _call(f"{api}/dagRuns/{run_id}/taskInstances/summarize/logs/1")
+        events = "\n".join(str(x.get("event", "")) for x in body["content"])
+        assert f"business date {DAY}, per county" in events and night["codes"][0] in events
+        shard = _call(f"{api}/dagRuns/{run_id}/taskInstances/load_shard/logs/1?map_index=0")
+        shard_events = "\n".join(str(x.get("event", "")) for x in shard["content"])
+        assert "received" in shard_events and "quarantined" in shard_events
     finally:
         stop_ui(procs)
+
+
+def _call(url: str, method: str = "GET", body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Accept": "application/json", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:  # noqa: S310 - our own local server
+        return json.loads(r.read())
 
 
 def test_demo_morning_alerts_are_the_nights_only(night, capsys):
