@@ -18,6 +18,7 @@ the Henan registry, data/drop, every county, the embedded PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -130,7 +131,8 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
     cmd = [sys.executable, "-m", "supervision.airflow_dagtest", "supervision_nightly", logical, "--conf",
            json.dumps(conf)]
     out = subprocess.DEVNULL if quiet else None
-    return subprocess.run(cmd, env=env, stdout=out).returncode
+    with demo_county_systems(day, conf["registry"], counties):  # the demo's API and database counties, if any
+        return subprocess.run(cmd, env=airflow_env(), stdout=out).returncode
 
 
 def cmd_run(args) -> int:
@@ -177,7 +179,7 @@ def demo_counties(registry, extra: int = 20) -> list[str]:
     return xuchang + others[::step][:extra]
 
 
-def remember_demo(registry: Path, drop: Path, codes: list[str], day: date) -> Path:
+def remember_demo(registry: Path, drop: Path, codes: list[str], day: date, seed: int) -> Path:
     """What the demo used becomes every later command's default (data/settings.json)."""
     from urllib.parse import urlsplit
 
@@ -185,8 +187,50 @@ def remember_demo(registry: Path, drop: Path, codes: list[str], day: date) -> Pa
 
     url = os.environ.get("SUPERVISION_WAREHOUSE_URL")
     keep_url = url if url and not urlsplit(url).password else None  # a password stays in the environment
+    systems = {"root": str(settings.data_dir() / "county_systems"), "seed": seed,
+               "registry": str(Path(registry).resolve())}
     return project_settings.save(registry=str(Path(registry).resolve()), drop_root=str(drop), counties=codes,
-                                 demo_date=day.isoformat(), warehouse_url=keep_url)
+                                 demo_date=day.isoformat(), warehouse_url=keep_url, demo_county_systems=systems)
+
+
+@contextlib.contextmanager
+def demo_county_systems(day: date, registry: str, counties: list[str] | None):
+    """While a run of the demo's registry works, its simulated API and database counties are up again (they
+    lived in the demo's process): databases as the demo left them, the APIs serving the night's records again,
+    no faults (the counties fixed their systems). Nothing happens for any other registry, or inside the demo."""
+    from supervision import project_settings
+
+    spec = project_settings.get("demo_county_systems")
+    if not spec or Path(spec.get("registry", "")).resolve() != Path(registry).resolve():
+        yield
+        return
+    from supervision.registry import load_registry
+    from supervision.simulator import CountySystems
+
+    reg = load_registry(registry)
+    pulls = [c.code for c in reg.counties if c.transport != "file_drop" and (not counties or c.code in counties)]
+    if not pulls or all(os.environ.get(k) for k in _conn_envs(reg, pulls)):
+        yield  # nothing to serve, or the systems are up already (the demo's own run)
+        return
+    with CountySystems(reg, Path(spec["root"]), seed=int(spec.get("seed", 20261122)), counties=pulls) as systems:
+        systems.clear_faults()
+        systems.simulate_night(day)
+        saved = {k: os.environ.get(k) for k in systems.env()}
+        os.environ.update(systems.env())
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _conn_envs(reg, codes: list[str]) -> list[str]:
+    from supervision.sources.common import connection_env
+
+    return [connection_env(conn_id) for code in codes if (conn_id := (reg.county(code).source or {}).get("conn_id"))]
 
 
 def cmd_demo(args) -> int:
@@ -202,7 +246,7 @@ def cmd_demo(args) -> int:
     day = args.date or latest_finished_night(reg, codes)  # yesterday, once its morning is over (Asia/Shanghai)
     drop = Path(args.drop_root or settings.drop_root()).resolve()
     print(f"defaults for every later command (registry, drop folder, counties, warehouse) saved in "
-          f"{remember_demo(reg.path, drop, codes, day)} (supervision settings show | reset)")
+          f"{remember_demo(reg.path, drop, codes, day, args.seed)} (supervision settings show | reset)")
     files = [c for c in codes if reg.county(c).transport == "file_drop"]
     pulls = [c for c in codes if c not in files]
     print(f"[1/5] simulating {day} for {len(codes)} counties (Xuchang's 7 + {len(codes) - 7} more): {len(files)} drop "

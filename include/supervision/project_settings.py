@@ -9,6 +9,8 @@ default (README, "Operations"). Keys:
     counties      county codes every command covers by default (SUPERVISION_COUNTIES; "all" = the registry)
     warehouse_url a PostgreSQL URL without a password          (SUPERVISION_WAREHOUSE_URL; empty = embedded)
     demo_date     the business date the demo simulated (informative)
+    demo_county_systems  {"root", "seed", "registry"} of the demo's simulated API and database counties:
+                  `supervision run` on that registry brings them up again while it runs
 
 Nothing secret is written here: a warehouse URL with a password stays in the environment.
 """
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-KEYS = ("registry", "drop_root", "counties", "warehouse_url", "demo_date")
+KEYS = ("registry", "drop_root", "counties", "warehouse_url", "demo_date", "demo_county_systems")
 ENV = {"registry": "SUPERVISION_REGISTRY", "drop_root": "SUPERVISION_DROP_ROOT", "counties": "SUPERVISION_COUNTIES",
        "warehouse_url": "SUPERVISION_WAREHOUSE_URL"}
 
@@ -95,7 +97,7 @@ def effective() -> list[tuple[str, str, str]]:
     out = []
     builtin = {"registry": str(settings.DEFAULT_REGISTRY), "drop_root": str(settings.data_dir() / "drop"),
                "counties": "all of the registry", "warehouse_url": "embedded PostgreSQL under data/pg",
-               "demo_date": "-"}
+               "demo_date": "-", "demo_county_systems": "-"}
     for key in KEYS:
         env = ENV.get(key)
         if env and os.environ.get(env):
@@ -107,7 +109,9 @@ def effective() -> list[tuple[str, str, str]]:
             out.append((key, value, f"${env}"))
         elif key in doc:
             value = doc[key]
-            out.append((key, ",".join(value) if isinstance(value, list) else str(value), str(path())))
+            shown = ",".join(value) if isinstance(value, list) else json.dumps(value) if isinstance(value, dict) \
+                else str(value)
+            out.append((key, shown, str(path())))
         else:
             out.append((key, builtin[key], "built-in default"))
     return out
