@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import time
@@ -215,3 +216,29 @@ def test_demo_morning_alerts_are_the_nights_only(night, capsys):
     out = capsys.readouterr().out
     assert out.startswith("showing 1 of ") and "raise --limit" in out
 
+
+
+def test_a_run_of_the_demo_registry_brings_its_county_systems_up(tmp_path, monkeypatch):
+    """`supervision run` after the demo: the demo's API counties answer again while the run works."""
+    from supervision.cli import _conn_envs, demo_county_systems
+    from supervision.contract import RECORD_TYPES
+    from supervision.sources import state as st
+    from supervision.sources.dispatch import make_source
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
+    mixed = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"
+    reg = load_registry(mixed)
+    api = next(c for c in reg.counties if c.transport == "http_api")
+    (env,) = _conn_envs(reg, [api.code])
+    monkeypatch.delenv(env, raising=False)
+    with demo_county_systems(DAY, str(mixed), [api.code]):
+        assert env not in os.environ, "no demo recorded: nothing is started"
+    project_settings.save(demo_county_systems={"root": str(tmp_path / "cs"), "seed": 5, "registry": str(mixed)})
+    with demo_county_systems(DAY, str(settings.DEFAULT_REGISTRY), [api.code]):
+        assert env not in os.environ, "another registry: nothing is started"
+    with demo_county_systems(DAY, str(mixed), [api.code]):
+        source = make_source(api)
+        fetched = source.fetch(RECORD_TYPES["enforcement_cases"], None, st.end_of_day(DAY))
+        source.close()
+        assert len(fetched.frame) > 0
+    assert env not in os.environ, "the connection lives only as long as the run"
