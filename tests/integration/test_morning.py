@@ -93,6 +93,11 @@ def test_cli_run_names_the_business_date_and_notes_the_verdicts(night):
     assert note.startswith(f"业务日期 business date {DAY}: 4 counties recorded")
     late = [c for c, v in night["truth"]["counties"].items() if v.get("fault") == "late"]
     assert late and all(c in note for c in late), "counties not fully loaded are named in the note"
+    with sqlite3.connect(night["home"] / "airflow.db") as db:
+        labels = [x for (x,) in db.execute("SELECT rendered_map_index FROM task_instance WHERE task_id = 'load_shard'"
+                                           " AND run_id = ?", (run_id,))]
+    assert len(labels) == 4 and all(any(lbl.startswith(c) for lbl in labels) for c in night["codes"])
+    assert all(f"{c} LATE" in labels for c in late), "the grid shows which county's shard is late"
 
 
 def test_cli_run_task_logs_are_where_the_ui_reads_them(night):
