@@ -2,7 +2,10 @@
 ### supervision_nightly: county submissions → validated → PostgreSQL warehouse
 
 Runs every day at 06:30 Asia/Shanghai (after the default 06:00 county deadline) for the business date
-before. For each county of the registry (mapped task `load_shard`; one county per task up to 300 counties,
+before; the run id names that date (`scheduled__2026-11-22__...`). Catch-up is deliberate: unpausing (or a
+scheduler back after a long stop) does not start a night that was due more than 2 hours ago; re-run a missed
+date with `supervision run --date D`, or Trigger → Backfill in the UI with a range of run dates (README,
+Operations). For each county of the registry (mapped task `load_shard`; one county per task up to 300 counties,
 more per task for bigger registries, 10 for the national one, or the `shard_size` param): read the county's
 drop folder, land each file as raw Parquet, validate it with Great Expectations, quarantine bad rows with
 every rule they broke, load the rest with binary COPY (new versions into core, older ones kept), and record
@@ -20,11 +23,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
-from airflow.timetables.trigger import CronTriggerTimetable
 
 from supervision.alerting.assets import LEDGER
 from supervision.alerting.callbacks import task_failure_callback
 from supervision.marts.assets import WAREHOUSE_CORE
+from supervision.timetables import NightlyTimetable
 
 TZ = "Asia/Shanghai"
 
@@ -47,7 +50,7 @@ def _fail_fast(step, *args, **kwargs):
 
 @dag(
     dag_id="supervision_nightly",
-    schedule=CronTriggerTimetable("30 6 * * *", timezone=TZ),
+    schedule=NightlyTimetable("30 6 * * *", timezone=TZ),  # registered by plugins/supervision_timetables.py
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -79,11 +82,16 @@ def supervision_nightly():
 
     @task(map_index_template="{{ shard_label }}", max_active_tis_per_dag=2)
     def load_shard(shard: dict) -> list[dict]:
-        from supervision.nightly import run_shard
+        from supervision.nightly import run_shard, shard_label
 
         ctx = get_current_context()
         ctx["shard_label"] = ",".join(shard["counties"])  # shown as the map index in the UI
-        return _fail_fast(run_shard, shard, run_id=ctx["run_id"])
+        outcomes = None
+        try:
+            outcomes = _fail_fast(run_shard, shard, run_id=ctx["run_id"])
+            return outcomes
+        finally:  # re-rendered after the task: a county not fully loaded shows its verdict in the grid
+            ctx["shard_label"] = shard_label(shard["counties"], outcomes)
 
     # all_done: the table is printed whatever happened; as the DAG's only leaf its failure (a file failed or never
     # processed, a row unaccounted for) fails the run. A reconciliation failure is deterministic: no retry.

@@ -45,7 +45,7 @@ PORT = 8795  # the api-server's (task SDK's execution API); --port
 def _dag_copy(folder: Path) -> Path:
     """The nightly DAG with schedule=None (nothing else changes): the benchmark's run is the only one."""
     src = (settings.DAGS_DIR / "supervision_nightly.py").read_text(encoding="utf-8")
-    needle = 'schedule=CronTriggerTimetable("30 6 * * *", timezone=TZ),'
+    needle = 'schedule=NightlyTimetable("30 6 * * *", timezone=TZ),'
     if needle not in src:
         raise SystemExit("dags/supervision_nightly.py changed its schedule line; update bench_national._dag_copy")
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,14 +7,18 @@
   supervision reconcile --date D        exit non-zero unless every received row is loaded or quarantined
   supervision report --date D           the per-county table of a date
   supervision db url|migrate|stop       the warehouse connection URL (psql "$(supervision db url)"), schema, stop
-  supervision ui                        the Airflow UI (airflow standalone) on the same set-up
+  supervision ui                        the Airflow UI (127.0.0.1:8080) on the same set-up
+  supervision settings show|set|reset   the remembered defaults (data/settings.json) every command uses
 
-Registry and drop folder: --registry / --drop-root, or SUPERVISION_REGISTRY / SUPERVISION_DROP_ROOT.
+Registry, drop folder, counties, warehouse: the CLI option, else SUPERVISION_REGISTRY / SUPERVISION_DROP_ROOT /
+SUPERVISION_COUNTIES / SUPERVISION_WAREHOUSE_URL, else data/settings.json (written by `supervision demo`), else
+the Henan registry, data/drop, every county, the embedded PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -28,6 +32,8 @@ from supervision import settings
 
 XUCHANG = "4110"
 DEMO_REGISTRY = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"  # file-drop, API and database counties
+COUNTIES_HELP = ("comma-separated county codes, or 'all' (default: $SUPERVISION_COUNTIES, else the counties in "
+                 "data/settings.json, else the whole registry)")
 
 
 def _date(s: str) -> date:
@@ -41,8 +47,10 @@ def _yesterday() -> date:
 def _common(p: argparse.ArgumentParser, with_date: bool = True) -> None:
     if with_date:
         p.add_argument("--date", type=_date, default=None, help="business date YYYY-MM-DD (default: yesterday, Asia/Shanghai)")
-    p.add_argument("--registry", default=None, help="county registry YAML (default $SUPERVISION_REGISTRY or Henan)")
-    p.add_argument("--drop-root", default=None, help="drop folder (default $SUPERVISION_DROP_ROOT or data/drop)")
+    p.add_argument("--registry", default=None,
+                   help="county registry YAML (default $SUPERVISION_REGISTRY, data/settings.json, else Henan)")
+    p.add_argument("--drop-root", default=None,
+                   help="drop folder (default $SUPERVISION_DROP_ROOT, data/settings.json, else data/drop)")
 
 
 def _apply_locations(args) -> None:
@@ -51,6 +59,15 @@ def _apply_locations(args) -> None:
         os.environ["SUPERVISION_REGISTRY"] = str(Path(args.registry).resolve())
     if getattr(args, "drop_root", None):
         os.environ["SUPERVISION_DROP_ROOT"] = str(Path(args.drop_root).resolve())
+    # --counties: the option, else SUPERVISION_COUNTIES / data/settings.json (the demo's counties); "all" = the
+    # whole registry. The demo picks its own counties (and records them).
+    if hasattr(args, "counties") and getattr(args, "command", None) != "demo":
+        if args.counties is None:
+            remembered = settings.default_counties()
+            args.counties = ",".join(remembered) if remembered else None
+        elif args.counties.strip().lower() == "all":
+            args.counties = None
+            os.environ["SUPERVISION_COUNTIES"] = "all"  # Airflow's task processes: not the remembered ones
 
 
 def cmd_db(args) -> int:
@@ -132,7 +149,7 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
 
     Returns 0 when the DAG run's state in Airflow's metadata is 'success', else 1. The exit code of `dags test`
     is not used: it is wrong for DAGs with a deadline (apache/airflow#73428, docs stack notes)."""
-    from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
+    from supervision.airflow_env import airflow_env, ensure_metadata_db
 
     env = airflow_env()
     ensure_metadata_db(env)
@@ -141,17 +158,20 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
             "counties": counties}
     # A distinct logical date per invocation: re-running a business date is a new Airflow run of the same work.
     logical = datetime.now(ZoneInfo("UTC")).replace(microsecond=0).isoformat()
-    cmd = [airflow_bin(), "dags", "test", "supervision_nightly", logical, "--conf", json.dumps(conf)]
+    # `airflow dags test` with the business date in the run id, task logs where the UI reads them, a run note
+    cmd = [sys.executable, "-m", "supervision.airflow_dagtest", "supervision_nightly", logical, "--conf",
+           json.dumps(conf)]
     out = subprocess.DEVNULL if quiet else None
     started = datetime.now(ZoneInfo("UTC"))
-    proc = subprocess.Popen(cmd, env=env, stdout=out)
-    watch = _Progress(day, counties, conf["registry"], started) if progress else None
-    while proc.poll() is None:
-        try:
-            proc.wait(timeout=progress_every())
-        except subprocess.TimeoutExpired:
-            if watch:
-                watch.show()
+    with demo_county_systems(day, conf["registry"], counties):  # the demo's API and database counties, if any
+        proc = subprocess.Popen(cmd, env=env, stdout=out)
+        watch = _Progress(day, counties, conf["registry"], started) if progress else None
+        while proc.poll() is None:
+            try:
+                proc.wait(timeout=progress_every())
+            except subprocess.TimeoutExpired:
+                if watch:
+                    watch.show()
     state = dag_run_state(logical, env)
     if state != "success":
         print(f"supervision_nightly run {logical} ended {state or 'without a run in Airflow'} "
@@ -255,13 +275,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    from supervision.airflow_env import airflow_bin, airflow_env, ensure_metadata_db
+    from supervision.airflow_env import run_ui
 
-    env = airflow_env({"AIRFLOW__API__PORT": str(args.port)})
-    ensure_metadata_db(env)
-    print(f"Airflow UI on http://localhost:{args.port} (user admin; the password is printed by Airflow and kept in "
-          f"{env['AIRFLOW_HOME']}/simple_auth_manager_passwords.json.generated). Ctrl-C stops it.")
-    return subprocess.run([airflow_bin(), "standalone"], env=env).returncode
+    return run_ui(args.host, args.port)
 
 
 def demo_counties(registry, extra: int = 20) -> list[str]:
@@ -272,7 +288,62 @@ def demo_counties(registry, extra: int = 20) -> list[str]:
     return xuchang + others[::step][:extra]
 
 
+def remember_demo(registry: Path, drop: Path, codes: list[str], day: date, seed: int) -> Path:
+    """What the demo used becomes every later command's default (data/settings.json)."""
+    from urllib.parse import urlsplit
+
+    from supervision import project_settings
+
+    url = os.environ.get("SUPERVISION_WAREHOUSE_URL")
+    keep_url = url if url and not urlsplit(url).password else None  # a password stays in the environment
+    systems = {"root": str(settings.data_dir() / "county_systems"), "seed": seed,
+               "registry": str(Path(registry).resolve())}
+    return project_settings.save(registry=str(Path(registry).resolve()), drop_root=str(drop), counties=codes,
+                                 demo_date=day.isoformat(), warehouse_url=keep_url, demo_county_systems=systems)
+
+
+@contextlib.contextmanager
+def demo_county_systems(day: date, registry: str, counties: list[str] | None):
+    """While a run of the demo's registry works, its simulated API and database counties are up again (they
+    lived in the demo's process): databases as the demo left them, the APIs serving the night's records again,
+    no faults (the counties fixed their systems). Nothing happens for any other registry, or inside the demo."""
+    from supervision import project_settings
+
+    spec = project_settings.get("demo_county_systems")
+    if not spec or Path(spec.get("registry", "")).resolve() != Path(registry).resolve():
+        yield
+        return
+    from supervision.registry import load_registry
+    from supervision.simulator import CountySystems
+
+    reg = load_registry(registry)
+    pulls = [c.code for c in reg.counties if c.transport != "file_drop" and (not counties or c.code in counties)]
+    if not pulls or all(os.environ.get(k) for k in _conn_envs(reg, pulls)):
+        yield  # nothing to serve, or the systems are up already (the demo's own run)
+        return
+    with CountySystems(reg, Path(spec["root"]), seed=int(spec.get("seed", 20261122)), counties=pulls) as systems:
+        systems.clear_faults()
+        systems.simulate_night(day)
+        saved = {k: os.environ.get(k) for k in systems.env()}
+        os.environ.update(systems.env())
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _conn_envs(reg, codes: list[str]) -> list[str]:
+    from supervision.sources.common import connection_env
+
+    return [connection_env(conn_id) for code in codes if (conn_id := (reg.county(code).source or {}).get("conn_id"))]
+
+
 def cmd_demo(args) -> int:
+    from supervision.alerting.monitor import latest_finished_night
     from supervision.reconcile import reconcile, render_report
     from supervision.registry import load_registry
     from supervision.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
@@ -280,9 +351,11 @@ def cmd_demo(args) -> int:
 
     started = time.perf_counter()
     reg = load_registry(args.registry or DEMO_REGISTRY)
-    day = args.date or date(2026, 11, 22)
-    drop = Path(args.drop_root or settings.drop_root())
     codes = demo_counties(reg)
+    day = args.date or latest_finished_night(reg, codes)  # yesterday, once its morning is over (Asia/Shanghai)
+    drop = Path(args.drop_root or settings.drop_root()).resolve()
+    print(f"defaults for every later command (registry, drop folder, counties, warehouse) saved in "
+          f"{remember_demo(reg.path, drop, codes, day, args.seed)} (supervision settings show | reset)")
     files = [c for c in codes if reg.county(c).transport == "file_drop"]
     pulls = [c for c in codes if c not in files]
     print(f"[1/5] simulating {day} for {len(codes)} counties (Xuchang's 7 + {len(codes) - 7} more): {len(files)} drop "
@@ -305,6 +378,9 @@ def cmd_demo(args) -> int:
         rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
     report = reconcile(day, codes)
     print("[5/5] results\n" + render_report(report))
+    from supervision.alerting.cli import morning_after_report
+
+    print(morning_after_report(day, reg, codes, drop))
     print(f"\nDemo finished in {time.perf_counter() - started:.0f}s (Airflow run exit code {rc}).")
     print("Where to look next:\n"  # noqa: S608 - text for the operator, not a query we run
           "  psql \"$(.venv/bin/supervision db url)\"   then e.g.\n"
@@ -366,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("simulate", help="write a simulated night of county submissions")
     _common(p)
-    p.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
+    p.add_argument("--counties", help=COUNTIES_HELP)
     p.add_argument("--faults", choices=["default", "none"], default="default")
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--scale", type=float, default=1.0, help="volume multiplier")
@@ -374,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="run the nightly DAG for a business date through Airflow")
     _common(p)
-    p.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
+    p.add_argument("--counties", help=COUNTIES_HELP)
     p.add_argument("--shard-size", type=int, default=None,
                    help="counties per mapped task (default: one per county up to 300 tasks, else fewer tasks)")
     p.set_defaults(func=cmd_run)
@@ -383,13 +459,16 @@ def main(argv: list[str] | None = None) -> int:
                              ("report", cmd_report, "per-county table of a business date")):
         p = sub.add_parser(name, help=text)
         _common(p)
-        p.add_argument("--counties", help="comma-separated county codes")
+        p.add_argument("--counties", help=COUNTIES_HELP)
         if name == "reconcile":
             p.add_argument("--table", action="store_true", help="print the per-county table, not just totals")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("ui", help="start the Airflow UI (airflow standalone) with the project's DAGs")
+    p = sub.add_parser("ui", help="start the Airflow UI (API server, scheduler, DAG processor, triggerer)")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address the API server and the log server listen on (default 127.0.0.1: this machine "
+                        "only; 0.0.0.0 for every interface)")
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("demo", help="simulate one night with faults and run it end to end")
@@ -402,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_portal)
+    __import__("supervision.project_settings", fromlist=["register_cli"]).register_cli(sub)  # settings show|set
     __import__("supervision.alerting.cli", fromlist=["register_cli"]).register_cli(sub)  # supervision alerts ...
     __import__("supervision.marts.cli", fromlist=["register_cli"]).register_cli(sub)  # supervisor, marts
 

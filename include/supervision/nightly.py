@@ -86,6 +86,7 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
     unknown = sorted(set(counties or ()) - set(reg.codes))
     if unknown:
         raise SelectionError(f"counties not in registry {reg.path}: {', '.join(unknown)}")
+    counties = counties or settings.default_counties()  # the remembered counties (the demo's), else all
     codes = [c for c in reg.codes if not counties or c in counties]
     if not codes:  # summarize reads "no shards" as "prepare did not finish": a run never succeeds doing nothing
         raise SelectionError(f"no county to process: registry {reg.path} lists none")
@@ -126,6 +127,11 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
             outcomes.append(o.to_dict())
         log.info("%s %s: %s", code, county.name,
                  ", ".join(f"{o.record_type}={o.status}({o.rows_loaded}/{o.rows_quarantined})" for o in results))
+        for o in results:  # per file: received / loaded / quarantined / verdict (engineers read task logs)
+            log.log(logging.INFO if o.status in ("loaded", "loaded_with_quarantine") else logging.WARNING,
+                    "%s %s %s %s: received %s, loaded %s, quarantined %s -> %s%s", code, county.name, o.record_type,
+                    getattr(o, "source_file", None) or "-", o.rows_received, o.rows_loaded, o.rows_quarantined,
+                    o.status.upper(), f" ({o.reason})" if getattr(o, "reason", None) else "")
     try:  # this shard's Data Docs pages, in parallel with the other shards; summarize builds the index
         from supervision.validation import render_data_docs_pages
 
@@ -144,6 +150,20 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
     return outcomes
 
 
+def shard_label(counties: list[str], outcomes: list[dict] | None) -> str:
+    """The mapped task's label in the UI: its counties, each with its worst verdict when it is not 'loaded'."""
+    if outcomes is None:
+        return ",".join(counties) + " (pipeline failure)"
+    worst: dict[str, set[str]] = {}
+    for o in outcomes:
+        worst.setdefault(o["county_code"], set()).add(o["status"])
+    parts = []
+    for c in counties:
+        bad = sorted(worst.get(c, set()) - {"loaded", "loaded_with_quarantine"})
+        parts.append(c + (" " + "/".join(s.upper() for s in bad) if bad else ""))
+    return ",".join(parts)
+
+
 def summarize(shards: list[dict]) -> dict:
     """Per-county table and reconciliation of the date; raises if anything is unaccounted for."""
     from supervision.reconcile import reconcile, render_report
@@ -153,7 +173,14 @@ def summarize(shards: list[dict]) -> dict:
                                  "no county was processed; fix the cause, then re-run the date")
     day = shards[0]["business_date"]
     report = reconcile(date.fromisoformat(day), [c for s in shards for c in s["counties"]])
-    print(render_report(report))
+    table = render_report(report)
+    print(table)
+    log.info("business date %s, per county:\n%s", day, table)  # the task log tells the night, not only stdout
+    not_loaded = sorted({r.county_code for r in report.ledger.itertuples()
+                         if r.status not in ("loaded", "loaded_with_quarantine")})
+    if not_loaded:
+        log.warning("business date %s: %d county(ies) not fully loaded (rejected, late, missing or failed): %s",
+                    day, len(not_loaded), ", ".join(not_loaded))
     try:  # the ledger's validation_ref links point into these pages
         from supervision.validation import build_data_docs
 

@@ -1,4 +1,5 @@
-"""Where things live. Every location can be moved with an environment variable (or a CLI option)."""
+"""Where things live. Every location can be moved with a CLI option, an environment variable, or the project's
+settings file (data/settings.json, written by `supervision demo`; supervision.project_settings)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,27 @@ def data_dir() -> Path:
     return Path(os.environ.get("SUPERVISION_DATA_DIR", PROJECT_ROOT / "data")).resolve()
 
 
+def _remembered(key: str) -> str | None:
+    from supervision import project_settings
+
+    return project_settings.get(key)
+
+
 def registry_path() -> Path:
-    return Path(os.environ.get("SUPERVISION_REGISTRY", DEFAULT_REGISTRY)).resolve()
+    """SUPERVISION_REGISTRY, else the project settings file, else the Henan registry."""
+    return Path(os.environ.get("SUPERVISION_REGISTRY") or _remembered("registry") or DEFAULT_REGISTRY).resolve()
 
 
 def drop_root() -> Path:
-    return Path(os.environ.get("SUPERVISION_DROP_ROOT", data_dir() / "drop")).resolve()
+    """SUPERVISION_DROP_ROOT, else the project settings file, else data/drop."""
+    return Path(os.environ.get("SUPERVISION_DROP_ROOT") or _remembered("drop_root") or data_dir() / "drop").resolve()
+
+
+def default_counties() -> list[str] | None:
+    """SUPERVISION_COUNTIES, else the project settings file, else None (every county of the registry)."""
+    from supervision import project_settings
+
+    return project_settings.counties()
 
 
 def lake_root() -> Path:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-from datetime import date
+import sys
+from datetime import date, datetime
 from decimal import Decimal
 
 from psycopg.rows import dict_row
@@ -28,10 +29,21 @@ from supervision.alerting.kinds import KINDS, LEVELS
 from supervision.contract import RECORD_TYPES
 
 
+def _local(value: datetime) -> datetime:
+    """Times are shown in Asia/Shanghai, with the offset (+08:00) written out."""
+    from zoneinfo import ZoneInfo
+
+    from supervision.settings import TIMEZONE
+
+    return value.astimezone(ZoneInfo(TIMEZONE)) if value.tzinfo else value
+
+
 def _json(value):
-    """json.dumps default: numbers from numeric columns stay numbers; dates and the rest become text."""
+    """json.dumps default: numbers from numeric columns stay numbers; times in Asia/Shanghai; the rest text."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return _local(value).isoformat()
     return str(value)
 
 
@@ -66,22 +78,23 @@ def _print_rows(rows: list[dict], columns: list[str]) -> None:
     if not rows:
         print("(none)")
         return
-    text = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    text = [[("" if r[c] is None else _local(r[c]).strftime("%Y-%m-%d %H:%M%z") if isinstance(r[c], datetime)
+              else str(r[c])) for c in columns] for r in rows]
     widths = [min(60, max(len(c), *(len(t[i]) for t in text))) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for t in text:
         print("  ".join(v[:w].ljust(w) for v, w in zip(t, widths, strict=True)))
 
 
-def cmd_list(args) -> int:
-    states = {"unresolved": ["open", "notified", "acknowledged"], "all": ["open", "notified", "acknowledged", "resolved"]}
-    wanted = states.get(args.state, [args.state])
-    with _connect() as conn, conn.cursor(row_factory=dict_row) as cur:
+def query_alerts(conn, *, states: list[str], county=None, city=None, province=None, kind=None, day=None, since=None,
+                 limit: int = 200) -> tuple[list[dict], int]:
+    """The alerts matching the filters, newest business date first, at most ``limit``; and how many match."""
+    with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT a.alert_id AS id, a.state, a.level, a.kind, a.county_code AS county, d.name, a.record_type AS type,"
             " a.business_date AS date, a.opened_at, a.summary, a.resolution,"
             " (SELECT count(*) FROM ops.alert_notification n WHERE n.alert_id = a.alert_id AND n.status = 'pending')"
-            "   AS undelivered"
+            "   AS undelivered, count(*) OVER () AS matching"
             " FROM ops.alert a LEFT JOIN ref.division d ON d.code = a.county_code"
             " WHERE a.state = ANY(%(states)s)"
             " AND (%(county)s::text IS NULL OR a.county_code = %(county)s)"
@@ -91,16 +104,58 @@ def cmd_list(args) -> int:
             " AND (%(date)s::date IS NULL OR a.business_date = %(date)s)"
             " AND (%(since)s::date IS NULL OR a.business_date >= %(since)s)"
             " ORDER BY a.business_date DESC, a.county_code NULLS FIRST, a.kind LIMIT %(limit)s",
-            {"states": wanted, "county": args.county, "city": args.city, "province": args.province,
-             "kind": args.kind, "date": args.date, "since": args.since, "limit": args.limit}).fetchall()
+            {"states": states, "county": county, "city": city, "province": province, "kind": kind, "date": day,
+             "since": since, "limit": limit}).fetchall()
+    total = rows[0]["matching"] if rows else 0  # the window count runs over every matching row, before LIMIT
+    if not rows and limit == 0:
+        with conn.cursor() as cur:  # --limit 0: only the count
+            total = cur.execute(
+                "SELECT count(*) FROM ops.alert a LEFT JOIN ref.division d ON d.code = a.county_code"
+                " WHERE a.state = ANY(%(states)s) AND (%(county)s::text IS NULL OR a.county_code = %(county)s)"
+                " AND (%(city)s::text IS NULL OR d.city_code = %(city)s)"
+                " AND (%(province)s::text IS NULL OR d.province_code = %(province)s)"
+                " AND (%(kind)s::text IS NULL OR a.kind = %(kind)s)"
+                " AND (%(date)s::date IS NULL OR a.business_date = %(date)s)"
+                " AND (%(since)s::date IS NULL OR a.business_date >= %(since)s)",
+                {"states": states, "county": county, "city": city, "province": province, "kind": kind, "date": day,
+                 "since": since}).fetchone()[0]
     for r in rows:
+        r.pop("matching", None)
         r["level"] = LEVELS[r["level"]] if KINDS[r["kind"]].audience == "county" else "engineers"
-        r["opened_at"] = r["opened_at"].astimezone().strftime("%m-%d %H:%M") if not args.json else r["opened_at"]
-    if args.json:
+    return rows, total
+
+
+def render_alerts(rows: list[dict], total: int) -> str:
+    """The alerts as a table, times in Asia/Shanghai (named in the header), and "showing N of M"."""
+    import io
+    from contextlib import redirect_stdout
+    from zoneinfo import ZoneInfo
+
+    from supervision.settings import TIMEZONE
+
+    tz = ZoneInfo(TIMEZONE)
+    shown = [{**r, "opened_at": r["opened_at"].astimezone(tz).strftime("%m-%d %H:%M")} for r in rows]
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        _print_rows(shown, ["id", "state", "level", "kind", "county", "name", "type", "date", "opened_at",
+                            "undelivered", "summary"])
+    head = f"showing {len(rows)} of {total} alert(s); opened_at in {TIMEZONE} (UTC+8)"
+    if total > len(rows):
+        head += f"; raise --limit or narrow with --date/--county/--kind to see the other {total - len(rows)}"
+    return head + "\n" + buf.getvalue().rstrip("\n")
+
+
+def cmd_list(args) -> int:
+    states = {"unresolved": ["open", "notified", "acknowledged"], "all": ["open", "notified", "acknowledged", "resolved"]}
+    wanted = states.get(args.state, [args.state])
+    with _connect() as conn:
+        rows, total = query_alerts(conn, states=wanted, county=args.county, city=args.city, province=args.province,
+                                   kind=args.kind, day=args.date, since=args.since, limit=args.limit)
+    if args.json:  # the list itself on stdout (scripts), the count on stderr
         print(_dump(rows))
+        print(f"showing {len(rows)} of {total} alert(s)", file=sys.stderr)
     else:
-        _print_rows(rows, ["id", "state", "level", "kind", "county", "name", "type", "date", "opened_at",
-                           "undelivered", "summary"])
+        print(render_alerts(rows, total))
     return 0
 
 
@@ -195,9 +250,28 @@ def cmd_revoke(args) -> int:
     return 0
 
 
+def _latest_event(conn):
+    (latest,) = conn.execute("SELECT max(at) FROM ops.alert_event").fetchone()
+    return latest
+
+
 def cmd_monitor(args) -> int:
     from supervision.alerting.monitor import run_monitor
 
+    if args.now and not args.allow_past:
+        # A re-play before what the warehouse already recorded would resolve alerts before they were opened.
+        with _connect() as conn:
+            latest = _latest_event(conn)
+        if latest is not None and _now(args) < latest:
+            from zoneinfo import ZoneInfo
+
+            from supervision.settings import TIMEZONE
+
+            shown = latest.astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d %H:%M %Z")
+            print(f"--now {args.now} is before the newest alert event ({shown}, Asia/Shanghai): judging the past "
+                  "again would close alerts before they were opened. Use a later --now, or --allow-past on a "
+                  "scratch warehouse.", file=sys.stderr)
+            return 2
     counties = args.counties.split(",") if args.counties else None
     result = run_monitor(args.now, args.registry, counties, args.drop_root, send=not args.no_send, since=args.since)
     print(_dump(result))
@@ -219,6 +293,10 @@ def cmd_scorecard(args) -> int:
         print(_dump(rows))
     else:
         name = f"{args.level}_name"
+        print("late_days: business days judged late (every date the monitor judged, however old); alerts_late: late"
+              " alerts opened, which happens only within lookback_days of the deadline (registry `alerting`), one"
+              " per county, record type and date - so a back-filled or long-missed month can show more late days"
+              " than late alerts; chronic lateness is one chronic_late alert, not counted here.")
         _print_rows(rows, [f"{args.level}_code", name, "month", "business_days", "on_time_days", "valid_days",
                            "on_time_valid_share", "late_days", "alerts_late", "alerts_missing", "alerts_rejected",
                            "alerts_invalid", "alerts_total"])
@@ -304,9 +382,31 @@ def register_cli(subparsers) -> None:
     q.add_argument("--counties", help="comma-separated county codes (default: the whole registry)")
     q.add_argument("--since", type=_date, help="also judge business dates from this one (back-fill scorecards)")
     q.add_argument("--no-send", action="store_true", help="plan notifications but do not send them")
+    q.add_argument("--allow-past", action="store_true",
+                   help="accept a --now earlier than the newest alert event (re-plays on a scratch warehouse)")
 
     q = add("scorecard", cmd_scorecard, "monthly share of business days on time and valid, and alert counts")
     q.add_argument("--level", choices=["county", "city", "province"], default="county")
     q.add_argument("--month", type=_month, help="YYYY-MM (default: every month)")
     q.add_argument("--code", help="only this county, city or province code")
     q.add_argument("--json", action="store_true")
+
+
+def morning_after_report(day: date, reg, counties: list[str], drop_root) -> str:
+    """The demo's last step: the monitor judges the night at the moment its morning is over (the deadlines,
+    the pipeline deadline and the digest time passed), and the night's alerts are listed."""
+    from zoneinfo import ZoneInfo
+
+    from supervision.alerting.monitor import morning_after, run_monitor
+    from supervision.settings import TIMEZONE
+
+    now = morning_after(day, reg, counties)
+    # Notifications are planned, not sent: the demo has no mail server or chat webhooks.
+    result = run_monitor(now, reg, counties, drop_root, send=False)
+    with _connect() as conn:
+        rows, total = query_alerts(conn, states=["open", "notified", "acknowledged"], day=day, limit=50)
+    shown = now.astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d %H:%M")
+    return (f"\nThe morning after: the alert monitor judged {day} at {shown} {TIMEZONE} (every deadline passed); "
+            f"{result['judge'].get('opened', 0)} alert(s) opened, notifications planned but not sent "
+            "(no mail server in the demo):\n" + render_alerts(rows, total)
+            + f"\n  later: supervision alerts list --date {day}  |  supervision alerts show <id>")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,28 @@ def parse_now(value: str | datetime | None) -> datetime:
         return datetime.now(TZ)
     ts = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return ts if ts.tzinfo else ts.replace(tzinfo=TZ)
+
+
+def morning_after(business_date: date, reg: Registry, counties: list[str] | None = None) -> datetime:
+    """The first moment the night of ``business_date`` is over: every county's deadline, the pipeline deadline
+    and the digest time have passed (plus 30 minutes). The demo judges at this moment, so the alerts it shows
+    are exactly that night's; a real morning's monitor run after it finds the same ones."""
+    scope, _ = _scope(reg, counties)
+    moments = [c.deadline_at(business_date) for c in scope]
+    for hhmm in (reg.alerting.pipeline_deadline, reg.alerting.digest_time):
+        hh, mm = (int(x) for x in hhmm.split(":"))
+        moments.append(datetime.combine(business_date + timedelta(days=1), time(hh, mm), tzinfo=TZ))
+    return max(moments) + timedelta(minutes=30)
+
+
+def latest_finished_night(reg: Registry, counties: list[str] | None = None, now: datetime | None = None) -> date:
+    """The newest business date whose morning is over by ``now`` (yesterday, Asia/Shanghai, once the morning's
+    deadlines have passed; the day before until then): what the demo simulates by default."""
+    now = parse_now(now)
+    day = now.astimezone(TZ).date() - timedelta(days=1)
+    while morning_after(day, reg, counties) > now:
+        day -= timedelta(days=1)
+    return day
 
 
 def _registry(registry: str | Path | Registry | None) -> Registry:

