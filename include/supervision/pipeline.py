@@ -227,7 +227,7 @@ def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, 
             county, rt, ctx.business_date, county.deadline_at(ctx.business_date)))
     if rt.name in day.problems:
         return _record_nothing(county, rt.name, ctx, "rejected",
-                               f"{_zh_label(county)}：{txt.record_zh(rt)}（{rt.name}）：{day.problems[rt.name]} / {where}")
+                               f"{_zh_label(county)}：{rt.name}：{day.problems[rt.name]} / {where}")
     path = day.files.get(rt.name)
     if path is None:
         listed = day.manifest is not None and rt.name in day.manifest
