@@ -115,6 +115,23 @@ def _empty(conn: psycopg.Connection) -> None:
             sql.SQL(", ").join(sql.Identifier(*t) for t in tables)))
 
 
+@pytest.fixture(autouse=True)
+def _supervision_environment_restored():
+    """The CLI exports its options (--registry, --drop-root, --counties all) to the environment for Airflow's task
+    processes; a test calling it in-process must not leave them to the tests after it."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("SUPERVISION_")}
+    yield
+    for k in [k for k in os.environ if k.startswith("SUPERVISION_") and k not in before]:
+        del os.environ[k]
+    os.environ.update(before)
+
+
+@pytest.fixture(scope="session")
+def empty_tables():
+    """The function that empties core, staging, the ledger, the quarantine and the arrivals of a connection."""
+    return _empty
+
+
 @pytest.fixture
 def fresh_database(warehouse_url: str):
     """Factory of empty databases on the warehouse's server (not migrated), dropped after the test."""

@@ -113,6 +113,16 @@ def assert_accounted(conn: psycopg.Connection, day: date = DAY, counties: list[s
     return report
 
 
+
+@pytest.fixture(autouse=True)
+def _warehouse_left_empty(request):
+    """Faults leave nights of their own behind (often the same counties and dates as the integration suite's
+    nights, which do not empty the warehouse first): each fault test that used the shared warehouse empties it."""
+    yield
+    if "warehouse_url" in request.fixturenames:
+        with psycopg.connect(request.getfixturevalue("warehouse_url"), autocommit=True) as conn:
+            request.getfixturevalue("empty_tables")(conn)
+
 @dataclass
 class FaultNight:
     registry: Registry

@@ -154,4 +154,4 @@ def test_drop_folder_escape_is_refused(night, tmp_path):
     with connect() as conn:
         status, reason = conn.execute("SELECT status, reason FROM ops.submission_current WHERE business_date = %s"
                                       " AND county_code = %s AND record_type = 'complaints'", (day, clean)).fetchone()
-    assert status == "rejected" and "outside the drop folder" in reason
+    assert status == "rejected" and "是符号链接，未读取" in reason and "symbolic link; not read" in reason

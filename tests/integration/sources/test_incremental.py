@@ -133,7 +133,7 @@ def test_each_night_loads_its_changes_and_the_warehouse_holds_the_county_system(
     systems = nights["systems"]
     for code in (NIGHTLY, BACKFILL):
         rows = ledger(code, DAYS)
-        assert {r[2] for r in rows} == {"loaded"} and len(rows) == 12
+        assert {r[2] for r in rows} == {"loaded"}, rows and len(rows) == 12
         for rt, spec in RECORD_TYPES.items():
             assert core(code, rt) == systems.current(code, rt)
             pulled = sum(r[3] for r in rows if r[1] == rt)
@@ -176,7 +176,7 @@ def test_a_county_switching_transport_keeps_its_history(nights):
     rows = ledger(SWITCH, DAYS)
     assert [(r[0], r[6]) for r in rows if r[1] == "enforcement_cases"] == [
         (DAYS[0], "file_drop"), (DAYS[1], "http_api"), (DAYS[2], "database")]
-    assert {r[2] for r in rows} == {"loaded"}
+    assert {r[2] for r in rows} == {"loaded"}, rows
     api_first = next(r for r in rows if r[0] == DAYS[1] and r[1] == "enforcement_cases")
     assert "continues from the newest record the warehouse already holds" in api_first[7]
     with connect() as conn:
