@@ -10,18 +10,21 @@ Every test checks received = loaded + quarantined (reconcile).
 
 from __future__ import annotations
 
-import email
 import json
 import os
-import socket
+import sys
 from datetime import date, datetime
-from email import policy
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
 from supervision import county_text
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "alerting"))
+from alerting_support import SmtpSink  # noqa: E402  (the alerting tests' real SMTP server on 127.0.0.1)
+
 from supervision.alerting.messages import alert_body, alert_title
 from supervision.alerting.monitor import run_monitor
 from supervision.contract import RECORD_TYPES
@@ -44,30 +47,6 @@ def at(d: date, hh: int, mm: int = 0) -> datetime:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-class SmtpSink:
-    """A real SMTP server on 127.0.0.1 keeping what it receives (subject and plain body, decoded)."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.messages: list[dict] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        msg = email.message_from_bytes(envelope.content, policy=policy.default)
-        body = msg.get_body(preferencelist=("plain", "html"))
-        self.messages.append({"to": list(envelope.rcpt_tos), "subject": str(msg["subject"]),
-                              "body": body.get_content() if body else ""})
-        return "250 OK"
-
-    def stop(self):
-        self._controller.stop()
 
 
 @pytest.fixture(scope="module")
