@@ -58,9 +58,15 @@ def _listeners(port: int) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def night(warehouse_url, tmp_path_factory):
-    """A small faulty night (4 counties, one of them late) run the way `supervision run` runs it."""
+def night(warehouse_url, tmp_path_factory, empty_tables):
+    """A small faulty night (4 counties, one of them late) run the way `supervision run` runs it, on an empty
+    warehouse (other modules run nights of the same date and counties); emptied again afterwards."""
+    import psycopg
+
     from supervision.cli import run_through_airflow
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        empty_tables(conn)
 
     data = tmp_path_factory.mktemp("morning")
     mp = pytest.MonkeyPatch()

@@ -32,8 +32,13 @@ SEED = 7
 
 
 @pytest.fixture(scope="module")
-def night(warehouse_url, tmp_path_factory):
-    """One simulated night (Xuchang's 7 counties + 3 of Zhengzhou, all faults) run through Airflow."""
+def night(warehouse_url, tmp_path_factory, empty_tables):
+    """One simulated night (Xuchang's 7 counties + 3 of Zhengzhou, all faults) run through Airflow, on an empty
+    warehouse: the truth is the whole night's, and other modules run nights of the same date and counties."""
+    import psycopg
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        empty_tables(conn)
     data = tmp_path_factory.mktemp("data")
     saved = {k: os.environ.get(k) for k in ("SUPERVISION_DATA_DIR",)}
     os.environ["SUPERVISION_DATA_DIR"] = str(data)
