@@ -1,0 +1,144 @@
+"""CeleryExecutor for real, without Docker: the stack of docker-compose.yaml as processes on this machine
+(tests/stack/conftest.py), a night of 20 counties triggered by `supervision run` through Airflow's REST API.
+
+One night proves, from what Airflow's API reports and what the warehouse holds:
+- `supervision run` on a deployment triggers through the API, prints progress per county, exits with the state;
+- the night succeeds and its task instances ran on both Celery workers (their host names);
+- a worker SIGKILLed (with its task processes) in the middle of a load_shard: the task is failed by the heartbeat
+  timeout and re-runs on the other worker; nothing lost or doubled (reconciliation exact, core = loaded);
+- the pool `warehouse_loads` caps concurrent loads although the workers have more slots than it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from supervision.contract import RECORD_TYPES
+from supervision.reconcile import reconcile
+from supervision.registry import load_registry
+from supervision.simulator import FaultProfile, simulate_night
+
+from .conftest import POOL, POOL_SLOTS, WORKER_CONCURRENCY, kill_tree
+
+pytestmark = [pytest.mark.integration, pytest.mark.airflow, pytest.mark.timeout(900)]
+
+DAY = date(2026, 11, 22)
+DAG = "supervision_nightly"
+
+
+def _t(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s.replace("Z", "+00:00")) if s else None
+
+
+@pytest.fixture(scope="module")
+def night(stack, migrated_url):
+    registry = load_registry()
+    codes = registry.codes[:20]
+    drop = stack.root / "drop"
+    sim = simulate_night(registry, DAY, drop, seed=17, faults=FaultProfile.none(), counties=codes)
+    env = {**stack.env, "SUPERVISION_AIRFLOW_API_URL": stack.api.base, "SUPERVISION_AIRFLOW_USERNAME": "admin",
+           "SUPERVISION_AIRFLOW_PASSWORD": stack.password, "SUPERVISION_PROGRESS_EVERY": "5"}
+    cmd = [str(Path(sys.executable).parent / "supervision"), "run", "--date", DAY.isoformat(), "--drop-root", str(drop),
+           "--counties", ",".join(codes), "--shard-size", "2"]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        run_id = stack.wait_for(lambda: next((x.split(" run ")[1].split()[0] for x in list(lines)
+                                              if x.startswith("triggered ")), None), 60, "the triggered run")
+        # SIGKILL the worker running a load_shard, once that task is well under way
+        def running_load():
+            for ti in stack.api.task_instances(DAG, run_id):
+                if ti["task_id"] == "load_shard" and ti["state"] == "running" and ti.get("hostname") \
+                        and (datetime.now(_t(ti["start_date"]).tzinfo) - _t(ti["start_date"])).total_seconds() > 3:
+                    return ti
+            return None
+
+        victim_ti = stack.wait_for(running_load, 240, "a running load_shard")
+        victim = next(n for n in (1, 2) if stack.worker_name(n) == victim_ti["hostname"])
+        stack.killed.add(f"worker{victim}")
+        kill_tree(stack.procs[f"worker{victim}"])
+        rc = proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(5)
+    yield {"rc": rc, "out": "".join(lines), "run_id": run_id, "codes": codes, "sim": sim, "seconds":
+           time.monotonic() - t0, "victim": stack.worker_name(victim), "victim_ti": victim_ti,
+           "survivor": stack.worker_name(3 - victim), "tis": stack.api.task_instances(DAG, run_id)}
+
+
+def test_supervision_run_triggers_through_the_api_and_exits_with_the_runs_state(night, stack):
+    out = night["out"]
+    assert night["rc"] == 0, out
+    assert f"triggered {DAG} run manual__{DAY.isoformat()}__" in out
+    assert "counties done" in out and f"/{len(night['codes'])}" in out, "progress per county while it runs"
+    assert stack.api.run(DAG, night["run_id"])["state"] == "success"
+    print(f"night of {len(night['codes'])} counties on the Celery stack: {night['seconds']:.0f} s", file=sys.stderr)
+
+
+def test_the_killed_task_reran_on_the_other_worker_and_both_workers_ran_tasks(night, stack):
+    tis = night["tis"]
+    assert {t["state"] for t in tis} == {"success"}
+    v = night["victim_ti"]
+    tries = stack.api.tries(DAG, night["run_id"], "load_shard", v["map_index"])
+    assert len(tries) >= 2, tries
+    assert tries[0]["hostname"] == night["victim"] and tries[0]["state"] != "success"
+    final = next(t for t in tis if t["task_id"] == "load_shard" and t["map_index"] == v["map_index"])
+    assert final["hostname"] == night["survivor"] and final["try_number"] >= 2
+    ran_on = {t["hostname"] for t in tis} | {t["hostname"] for t in tries}
+    assert {night["victim"], night["survivor"]} <= ran_on
+
+
+def test_the_pool_caps_concurrent_warehouse_loads(night, stack):
+    loads = [t for t in night["tis"] if t["task_id"] == "load_shard"]
+    assert len(loads) == len(night["codes"]) // 2
+    assert {t["pool"] for t in loads} == {POOL}
+    intervals = []
+    for t in loads:
+        tries = stack.api.tries(DAG, night["run_id"], "load_shard", t["map_index"]) if t["try_number"] > 1 else [t]
+        for i, tr in enumerate(tries):
+            # a try killed with its worker ends when the scheduler fails it; if unset, when its retry starts
+            end = _t(tr["end_date"]) or (_t(tries[i + 1]["start_date"]) if i + 1 < len(tries) else None)
+            intervals.append((_t(tr["start_date"]), end))
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
+    level = peak = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    # 2 workers x WORKER_CONCURRENCY slots could run more at once: the pool is what held them to its slots
+    assert 2 * WORKER_CONCURRENCY > POOL_SLOTS
+    assert 1 <= peak <= POOL_SLOTS, f"{peak} load_shard tries overlapped; the pool has {POOL_SLOTS} slots"
+
+
+def test_nothing_lost_or_doubled(night, migrated_url):
+    report = reconcile(DAY, night["codes"])
+    assert report.ok, report.problems
+    totals = report.totals
+    simulated = night["sim"].totals["rows"]
+    assert totals["rows_received"] == simulated
+    assert totals["rows_received"] == totals["rows_loaded"] + totals["rows_quarantined"]
+    assert totals["files"] == len(night["codes"]) * len(RECORD_TYPES)
+    with psycopg.connect(migrated_url) as conn:
+        in_core = sum(conn.execute(f"SELECT count(*) FROM core.{rt.table} WHERE county_code = ANY(%s)",  # noqa: S608 - contract names
+                                   (night["codes"],)).fetchone()[0] for rt in RECORD_TYPES.values())
+        entries = conn.execute("SELECT count(*) FROM ops.submission_current WHERE business_date = %s"
+                               " AND county_code = ANY(%s)", (DAY, night["codes"])).fetchone()[0]
+    assert in_core == totals["rows_loaded"], "every loaded row once in core: the re-run shard doubled nothing"
+    assert entries == len(night["codes"]) * len(RECORD_TYPES)
+    assert os.environ.get("SUPERVISION_AIRFLOW_API_URL") is None, "the test process itself stays without a deployment"
