@@ -119,9 +119,11 @@ class PreflightError(Exception):
     """What is wrong before Airflow starts (registry, drop folder): one line for the operator, exit 2."""
 
 
-def preflight(registry: str | None, drop_root: str | None, counties: list[str] | None = None):
+def preflight(registry: str | None, drop_root: str | None, counties: list[str] | None = None,
+              check_drop: bool = True):
     """Check the registry and the drop folder before starting Airflow: a wrong one fails here in a second, with
-    what is wrong, instead of in a task that Airflow would retry. Returns the registry."""
+    what is wrong, instead of in a task that Airflow would retry. Returns the registry. (On a deployment the
+    drop folder is the workers': not checked here.)"""
     from supervision.nightly import check_drop_root
     from supervision.registry import RegistryError, load_registry
 
@@ -134,7 +136,8 @@ def preflight(registry: str | None, drop_root: str | None, counties: list[str] |
                              + (f" (and {len(problems) - 1} more problem(s): {'; '.join(problems[1:])})"
                                 if len(problems) > 1 else "") + "; fix the registry, nothing was run") from None
     try:
-        check_drop_root(drop_root)
+        if check_drop:
+            check_drop_root(drop_root)
     except FileNotFoundError as e:
         raise PreflightError(f"{e}; nothing was run") from None
     unknown = sorted(set(counties or ()) - set(reg.codes))
@@ -265,9 +268,9 @@ def cmd_run(args) -> int:
     except AirflowApiError as e:
         print(f"supervision run: {e}", file=sys.stderr)
         return 2
-    try:  # on a deployment the workers read the files: only what was named here is checked here
-        reg = preflight(args.registry, args.drop_root if not api else None, counties) \
-            if not api or args.registry or counties else None
+    try:  # on a deployment the workers read the files: the drop folder is theirs, the registry checked if named
+        reg = preflight(args.registry, args.drop_root, counties, check_drop=not api) \
+            if not api or args.registry else None
     except PreflightError as e:
         print(f"supervision run: {e}", file=sys.stderr)
         return 2

@@ -142,3 +142,16 @@ def test_nothing_lost_or_doubled(night, migrated_url):
     assert in_core == totals["rows_loaded"], "every loaded row once in core: the re-run shard doubled nothing"
     assert entries == len(night["codes"]) * len(RECORD_TYPES)
     assert os.environ.get("SUPERVISION_AIRFLOW_API_URL") is None, "the test process itself stays without a deployment"
+
+
+def test_supervision_run_exits_with_a_failed_runs_state(night, stack, tmp_path):
+    """A night the deployment cannot run (its drop folder does not exist on the workers: prepare fails at once,
+    not retried) makes `supervision run` exit 1 with the run named."""
+    env = {**stack.env, "SUPERVISION_AIRFLOW_API_URL": stack.api.base, "SUPERVISION_AIRFLOW_PASSWORD": stack.password,
+           "SUPERVISION_PROGRESS_EVERY": "2"}
+    res = subprocess.run([str(Path(sys.executable).parent / "supervision"), "run", "--date", DAY.isoformat(),
+                          "--drop-root", str(tmp_path / "nowhere"), "--counties", night["codes"][0]],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert f"{DAG} run manual__{DAY.isoformat()}__" in res.stderr and "ended failed" in res.stderr
+    assert "FAILED" in res.stdout
