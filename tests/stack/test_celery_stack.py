@@ -44,7 +44,8 @@ def night(stack, migrated_url):
     registry = load_registry()
     codes = registry.codes[:20]
     drop = stack.root / "drop"
-    sim = simulate_night(registry, DAY, drop, seed=17, faults=FaultProfile.none(), counties=codes)
+    # one county with bad rows: the board shows its quarantine; every file still arrives (20 x 4 in the ledger)
+    sim = simulate_night(registry, DAY, drop, seed=17, faults=FaultProfile({codes[3]: "bad_rows"}), counties=codes)
     env = {**stack.env, "SUPERVISION_AIRFLOW_API_URL": stack.api.base, "SUPERVISION_AIRFLOW_USERNAME": "admin",
            "SUPERVISION_AIRFLOW_PASSWORD": stack.password, "SUPERVISION_PROGRESS_EVERY": "5"}
     cmd = [str(Path(sys.executable).parent / "supervision"), "run", "--date", DAY.isoformat(), "--drop-root", str(drop),
@@ -133,6 +134,7 @@ def test_nothing_lost_or_doubled(night, migrated_url):
     simulated = night["sim"].totals["rows"]
     assert totals["rows_received"] == simulated
     assert totals["rows_received"] == totals["rows_loaded"] + totals["rows_quarantined"]
+    assert totals["rows_quarantined"] > 0
     assert totals["files"] == len(night["codes"]) * len(RECORD_TYPES)
     with psycopg.connect(migrated_url) as conn:
         in_core = sum(conn.execute(f"SELECT count(*) FROM core.{rt.table} WHERE county_code = ANY(%s)",  # noqa: S608 - contract names
@@ -155,3 +157,55 @@ def test_supervision_run_exits_with_a_failed_runs_state(night, stack, tmp_path):
     assert res.returncode == 1, res.stdout + res.stderr
     assert f"{DAG} run manual__{DAY.isoformat()}__" in res.stderr and "ended failed" in res.stderr
     assert "FAILED" in res.stdout
+
+
+def test_county_board_in_the_airflow_ui(night, stack, browser, migrated_url):
+    """The engineers' board (plugins/supervision_board.py) in Chromium, served by the stack's api-server."""
+    import re
+
+    base = stack.api.base
+    views = [v for p in stack.api.get("/api/v2/plugins")["plugins"] for v in p["external_views"]]
+    assert any(v["href"] == "/county-board/" and v["destination"] == "nav" for v in views), "a link in the UI's nav"
+    codes = night["codes"]
+    bad = codes[3]
+    with psycopg.connect(migrated_url) as conn:
+        names = dict(conn.execute("SELECT code, name FROM ref.division WHERE code = ANY(%s)", (codes,)).fetchall())
+
+    anonymous = browser.new_context()
+    page = anonymous.new_page()
+    page.goto(f"{base}/county-board/?date={DAY}")
+    assert "/auth/login" in page.url, "the board needs Airflow's sign-in"
+    anonymous.close()
+
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    ctx.add_cookies([{"name": "_token", "value": stack.api.token(), "url": base}])
+    page = ctx.new_page()
+    external = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(base) else None)
+    page.goto(f"{base}/county-board/?date={DAY}")
+    assert page.locator("h1").inner_text().startswith("县区看板")
+    assert page.locator("tr[data-county]").count() == len(codes)
+    for code in codes:
+        assert names[code] in page.locator(f"tr[data-county='{code}'] th").inner_text()
+    assert page.locator("td[data-status='loaded']").count() >= (len(codes) - 1) * 4
+    cell = page.locator(f"tr[data-county='{bad}'] td[data-status='loaded_with_quarantine']").first
+    assert re.search(r"收 [\d,]+ · 入 [\d,]+ · 隔 [1-9]", cell.inner_text())
+    run_href = cell.locator("a", has_text="运行").get_attribute("href")
+    assert run_href == f"/dags/supervision_nightly/runs/{night['run_id']}".replace(":", "%3A").replace("+", "%2B")
+    log_href = cell.locator("a", has_text="日志").get_attribute("href")
+    assert re.fullmatch(re.escape(run_href) + r"/tasks/load_shard/mapped/\d+", log_href)
+    shard = int(log_href.rsplit("/", 1)[1])
+    ti = next(t for t in night["tis"] if t["task_id"] == "load_shard" and t["map_index"] == shard)
+    assert bad in ti["rendered_map_index"], "the log link is the load_shard that processed the county"
+    page.screenshot(path=str(stack.root / "county-board.png"), full_page=True)
+
+    docs = cell.locator("a", has_text="Data Docs").get_attribute("href")
+    assert page.request.get(base + docs).status == 200
+    cell.locator("a", has_text="隔离行").click()
+    page.wait_for_load_state()
+    assert "隔离行" in page.locator("h1").inner_text() and names[bad] in page.locator("h1").inner_text()
+    rows = page.locator("table tr")
+    assert rows.count() > 1
+    assert re.search(r"第 \d+ 行", page.locator("table").inner_text()), "messages name the row as a spreadsheet does"
+    assert external == [], f"no CDN or other host: {external}"
+    ctx.close()
