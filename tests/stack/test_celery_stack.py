@@ -170,6 +170,10 @@ def test_county_board_in_the_airflow_ui(night, stack, browser, migrated_url):
     bad = codes[3]
     with psycopg.connect(migrated_url) as conn:
         names = dict(conn.execute("SELECT code, name FROM ref.division WHERE code = ANY(%s)", (codes,)).fetchall())
+        # an open alert of the county with bad rows (the monitor's kind 'invalid'), shown in its row
+        conn.execute("INSERT INTO ops.alert (kind, county_code, record_type, business_date, evidence, summary, fix,"
+                     " opened_at, last_seen_at) VALUES ('invalid', %s, 'complaints', %s, 'test', 'test', 'test',"
+                     " now(), now())", (bad, DAY))
 
     anonymous = browser.new_context()
     page = anonymous.new_page()
@@ -188,6 +192,8 @@ def test_county_board_in_the_airflow_ui(night, stack, browser, migrated_url):
     for code in codes:
         assert names[code] in page.locator(f"tr[data-county='{code}'] th").inner_text()
     assert page.locator("td[data-status='loaded']").count() >= (len(codes) - 1) * 4
+    assert page.locator(f"tr[data-county='{bad}'] td.alert").inner_text() == "invalid"
+    assert page.locator(f"tr[data-county='{codes[0]}'] td.alert").inner_text() == ""
     cell = page.locator(f"tr[data-county='{bad}'] td[data-status='loaded_with_quarantine']").first
     assert re.search(r"收 [\d,]+ · 入 [\d,]+ · 隔 [1-9]", cell.inner_text())
     run_href = cell.locator("a", has_text="运行").get_attribute("href")
@@ -209,3 +215,28 @@ def test_county_board_in_the_airflow_ui(night, stack, browser, migrated_url):
     assert re.search(r"第 \d+ 行", page.locator("table").inner_text()), "messages name the row as a spreadsheet does"
     assert external == [], f"no CDN or other host: {external}"
     ctx.close()
+
+
+def test_a_dump_of_the_loaded_night_restored_into_an_empty_database_reconciles(night, migrated_url, tmp_path):
+    """docs/deployment.md's backup and restore: pg_dump (custom format) of the warehouse, pg_restore into an empty
+    database; the restored warehouse reconciles the night exactly, with the same ledger, quarantine and core."""
+    from psycopg import sql
+
+    from .conftest import LOCAL_ADMIN_URL, _admin
+
+    name = f"supervision_restore_{os.getpid()}"
+    dump = tmp_path / "warehouse.dump"
+    subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), migrated_url], check=True)
+    _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    restored = LOCAL_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    counts = ("SELECT (SELECT count(*) FROM ops.submission), (SELECT count(*) FROM ops.quarantine),"
+              " (SELECT count(*) FROM core.enforcement_case), (SELECT count(*) FROM core.complaint)")
+    try:
+        subprocess.run(["pg_restore", "--exit-on-error", "--dbname", restored, str(dump)], check=True)
+        original, copy = reconcile(DAY, night["codes"]), reconcile(DAY, night["codes"], url=restored)
+        assert copy.ok, copy.problems
+        assert copy.totals == original.totals and copy.totals["rows_loaded"] > 0
+        with psycopg.connect(migrated_url) as a, psycopg.connect(restored) as b:
+            assert a.execute(counts).fetchone() == b.execute(counts).fetchone()
+    finally:
+        _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
