@@ -7,215 +7,37 @@ free loopback port, and two Celery workers with distinct host names. Every proce
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-import psutil
-import psycopg
 import pytest
-from psycopg import sql
 
-from supervision.airflow_api import AirflowApi
+from supervision.celery_stack import (
+    LOCAL_ADMIN_URL,
+    POOL,
+    REDIS,
+    Stack,
+    admin_execute,
+    kill_tree,
+    local_reachable,
+    redis_up,
+)
 
-LOCAL_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # as tests/conftest.py
-REDIS = ("127.0.0.1", 6379)
-REDIS_DB = 11  # the stack tests' own Redis database; the queue name below is unique per run
-POOL, POOL_SLOTS = "warehouse_loads", 2
+__all__ = ["LOCAL_ADMIN_URL", "POOL", "POOL_SLOTS", "WORKER_CONCURRENCY", "Stack", "admin_execute", "kill_tree"]
+POOL_SLOTS = 2
 WORKER_CONCURRENCY = 2  # 2 workers x 2 = 4 task slots: more than the pool, so the pool is what caps the loads
-
-
-def _local_reachable() -> bool:
-    try:
-        with psycopg.connect(LOCAL_ADMIN_URL, connect_timeout=2):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
-def _admin(statement: sql.Composable) -> None:
-    with psycopg.connect(LOCAL_ADMIN_URL, autocommit=True) as c:
-        c.execute(statement)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=2) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def kill_tree(proc: subprocess.Popen | psutil.Process, sig: int = signal.SIGKILL) -> None:
-    """Signal a process and every descendant (a Celery worker's pool children and their task processes)."""
-    try:
-        root = psutil.Process(proc.pid)
-        family = [*root.children(recursive=True), root]
-    except psutil.NoSuchProcess:
-        return
-    for p in family:
-        try:
-            p.send_signal(sig)
-        except psutil.NoSuchProcess:
-            pass
-
-
-class Stack:
-    def __init__(self, root: Path, warehouse_url: str):
-        self.root = root
-        self.port = _free_port()
-        self.tag = secrets.token_hex(4)
-        self.queue = f"supervision_stack_{self.tag}"
-        self.meta_name = f"airflow_stack_{self.tag}"
-        self.meta_url = LOCAL_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.meta_name
-        self.password = secrets.token_urlsafe(12)
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.logs = root / "logs"
-        self.logs.mkdir(parents=True, exist_ok=True)
-        home = root / "airflow"
-        home.mkdir(exist_ok=True)
-        (home / "passwords.json").write_text(json.dumps({"admin": self.password}))
-        from supervision.airflow_env import airflow_env
-
-        pg = self.meta_url.replace("postgresql://", "")
-        self.env = airflow_env({
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg://{pg}",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": f"postgresql+psycopg_async://{pg}",
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}",
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg://{pg}",
-            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.queue,
-            "AIRFLOW__CORE__PARALLELISM": "8",
-            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "8",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.port}",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            # a dead worker's task instance is failed (then retried elsewhere) after 30 s instead of 5 min
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "90",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-            "SUPERVISION_LOAD_POOL": POOL,
-            "SUPERVISION_RETRY_DELAY_SECONDS": "2",
-            "SUPERVISION_WAREHOUSE_URL": warehouse_url,
-            "SUPERVISION_DATA_DIR": str(root / "data"),
-        })
-        self.api = AirflowApi(f"http://127.0.0.1:{self.port}", "admin", self.password)
-
-    def airflow(self, *args: str, **kw) -> subprocess.CompletedProcess:
-        from supervision.airflow_env import airflow_bin
-
-        return subprocess.run([airflow_bin(), *args], env=self.env, check=True, capture_output=True, text=True, **kw)
-
-    def start(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
-        from supervision.airflow_env import airflow_bin
-
-        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed when the process ends
-        self.procs[name] = subprocess.Popen([airflow_bin(), *args], env={**self.env, **(env or {})}, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        out.close()
-        return self.procs[name]
-
-    def worker_name(self, n: int) -> str:
-        return f"w{n}.stack-{self.tag}"
-
-    def start_worker(self, n: int) -> subprocess.Popen:
-        # distinct Celery node names, and the host name each one's task instances record
-        return self.start(f"worker{n}", "celery", "worker", "--celery-hostname", f"w{n}@stack-{self.tag}",
-                          "--queues", self.queue, "--concurrency", str(WORKER_CONCURRENCY), "--skip-serve-logs",
-                          env={"SUPERVISION_TASK_HOSTNAME": self.worker_name(n)})
-
-    def up(self) -> None:
-        _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.meta_name)))
-        self.airflow("db", "migrate", timeout=300)
-        self.airflow("pools", "set", POOL, str(POOL_SLOTS), "concurrent warehouse loads")
-        self.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(self.port))
-        self.start("scheduler", "scheduler", "--skip-serve-logs")
-        self.start("dag-processor", "dag-processor")
-        self.start_worker(1)
-        self.start_worker(2)
-        self.wait_for(self._dag_parsed, 240, "the api-server and the DAG processor")
-        self.api.unpause("supervision_nightly")
-
-    def _dag_parsed(self) -> bool:
-        try:
-            return self.api.dag("supervision_nightly")["dag_id"] == "supervision_nightly"
-        except Exception:
-            return False
-
-    def wait_for(self, check, seconds: float, what: str):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            dead = [n for n, p in self.procs.items() if p.poll() is not None and n in self.expected_alive]
-            assert not dead, f"{dead} died: see {self.logs}"
-            value = check()
-            if value:
-                return value
-            time.sleep(1)
-        raise AssertionError(f"{what} not ready after {seconds:.0f} s: see {self.logs}")
-
-    @property
-    def expected_alive(self) -> set[str]:
-        return set(self.procs) - self.killed
-
-    killed: set[str] = set()
-
-    def down(self) -> None:
-        for p in self.procs.values():
-            kill_tree(p, signal.SIGTERM)
-        end = time.monotonic() + 20
-        for p in self.procs.values():
-            try:
-                p.wait(max(0.1, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            kill_tree(p, signal.SIGKILL)
-            p.wait()
-        self._forget_queue()
-        _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.meta_name)))
-
-    def _forget_queue(self) -> None:
-        """Delete this run's queue from the shared Redis (the other keys of its db belong to other runs)."""
-        try:
-            import redis
-
-            r = redis.Redis(host=REDIS[0], port=REDIS[1], db=REDIS_DB)
-            r.delete(self.queue)
-            for key in r.scan_iter(f"*{self.queue}*"):
-                r.delete(key)
-        except Exception:  # cleanup is best effort; the queue name is never used again
-            pass
 
 
 @pytest.fixture(scope="module")
 def stack(migrated_url, tmp_path_factory):
-    if not _local_reachable() or not _redis_up():
+    if not local_reachable() or not redis_up():
         msg = f"the Celery stack test needs the local PostgreSQL ({LOCAL_ADMIN_URL}) and Redis ({REDIS[0]}:{REDIS[1]})"
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)
-    s = Stack(tmp_path_factory.mktemp("stack"), migrated_url)
-    s.killed = set()
+    s = Stack(tmp_path_factory.mktemp("stack"), migrated_url, workers=2, concurrency=WORKER_CONCURRENCY,
+              pool_slots=POOL_SLOTS)
     try:
         s.up()
         yield s

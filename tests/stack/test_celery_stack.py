@@ -222,12 +222,12 @@ def test_a_dump_of_the_loaded_night_restored_into_an_empty_database_reconciles(n
     database; the restored warehouse reconciles the night exactly, with the same ledger, quarantine and core."""
     from psycopg import sql
 
-    from .conftest import LOCAL_ADMIN_URL, _admin
+    from .conftest import LOCAL_ADMIN_URL, admin_execute
 
     name = f"supervision_restore_{os.getpid()}"
     dump = tmp_path / "warehouse.dump"
     subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), migrated_url], check=True)
-    _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin_execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     restored = LOCAL_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     counts = ("SELECT (SELECT count(*) FROM ops.submission), (SELECT count(*) FROM ops.quarantine),"
               " (SELECT count(*) FROM core.enforcement_case), (SELECT count(*) FROM core.complaint)")
@@ -239,4 +239,4 @@ def test_a_dump_of_the_loaded_night_restored_into_an_empty_database_reconciles(n
         with psycopg.connect(migrated_url) as a, psycopg.connect(restored) as b:
             assert a.execute(counts).fetchone() == b.execute(counts).fetchone()
     finally:
-        _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
