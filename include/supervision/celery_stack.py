@@ -1,7 +1,7 @@
 """A CeleryExecutor stack from processes on this machine (the topology of docker-compose.yaml without Docker):
 Airflow's metadata in a throw-away database of a PostgreSQL server, Redis as Celery broker (a dedicated db number
 and a queue of this stack's own, so parallel stacks never take each other's tasks), the api-server on a free
-loopback port, the scheduler, the dag-processor and N Celery workers with distinct host names. Used by
+loopback port, the scheduler, the dag-processor, the triggerer and N Celery workers with distinct host names. Used by
 tests/stack and by ``python -m supervision.bench_celery``. ``down()`` stops every process tree and drops the
 metadata database.
 """
@@ -154,6 +154,7 @@ class Stack:
         self.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(self.port))
         self.start("scheduler", "scheduler", "--skip-serve-logs")
         self.start("dag-processor", "dag-processor")
+        self.start("triggerer", "triggerer", "--skip-serve-logs")
         for n in range(1, self.workers + 1):
             self.start_worker(n)
         self.wait_for(self._dag_parsed, 240, "the api-server and the DAG processor")

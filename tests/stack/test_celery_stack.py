@@ -90,6 +90,9 @@ def test_supervision_run_triggers_through_the_api_and_exits_with_the_runs_state(
     assert f"triggered {DAG} run manual__{DAY.isoformat()}__" in out
     assert "counties done" in out and f"/{len(night['codes'])}" in out, "progress per county while it runs"
     assert stack.api.run(DAG, night["run_id"])["state"] == "success"
+    health = stack.api.get("/api/v2/monitor/health")
+    for component in ("metadatabase", "scheduler", "triggerer", "dag_processor"):
+        assert health[component]["status"] == "healthy", health
     print(f"night of {len(night['codes'])} counties on the Celery stack: {night['seconds']:.0f} s", file=sys.stderr)
 
 
