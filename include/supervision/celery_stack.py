@@ -94,6 +94,8 @@ class Stack:
         pg = self.meta_url.replace("postgresql://", "")
         self.env = airflow_env({
             "AIRFLOW_HOME": str(home),
+            # task logs under this stack's home (airflow_env's default is the project's data/airflow/logs)
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg://{pg}",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": f"postgresql+psycopg_async://{pg}",
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
