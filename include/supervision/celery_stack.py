@@ -196,7 +196,7 @@ class Stack:
             p.wait()
         self._forget_queue()
         admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.meta_name)),
-               self.admin_url)
+                      self.admin_url)
 
     def _forget_queue(self) -> None:
         """Delete this run's queue from the shared Redis (the other keys of its db belong to other runs)."""
@@ -207,5 +207,10 @@ class Stack:
             r.delete(self.queue)
             for key in r.scan_iter(f"*{self.queue}*"):
                 r.delete(key)
+            # a killed worker's unacknowledged message would be re-delivered to the (gone) queue hours later
+            for tag, message in r.hscan_iter("unacked"):
+                if self.queue.encode() in message:
+                    r.hdel("unacked", tag)
+                    r.zrem("unacked_index", tag)
         except Exception:  # cleanup is best effort; the queue name is never used again
             pass
