@@ -24,12 +24,17 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from supervision.airflow_env import load_pool, retry_delay_seconds
 from supervision.alerting.assets import LEDGER
 from supervision.alerting.callbacks import task_failure_callback
 from supervision.marts.assets import WAREHOUSE_CORE
 from supervision.timetables import NightlyTimetable
 
 TZ = "Asia/Shanghai"
+# On a deployment (CeleryExecutor, docs/deployment.md) the Airflow pool named by SUPERVISION_LOAD_POOL caps the
+# warehouse loads across every worker and each worker's concurrency is its machine's cores; without one (make ui,
+# supervision run on one machine) two loads at a time, the cores of this machine.
+LOAD_POOL = load_pool()
 
 
 def _fail_fast(step, *args, **kwargs):
@@ -56,7 +61,7 @@ def _fail_fast(step, *args, **kwargs):
     max_active_runs=1,
     doc_md=__doc__,
     tags=["supervision", "nightly"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0,
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=retry_delay_seconds()), "retry_exponential_backoff": 2.0,
                   "on_failure_callback": task_failure_callback},  # tells the data engineers (docs/alerting.md)
     params={
         "business_date": Param(None, type=["null", "string"], format="date",
@@ -80,7 +85,8 @@ def supervision_nightly():
         return _fail_fast(prepare_run, day, p.get("registry"), p.get("drop_root"), p.get("shard_size"),
                           p.get("counties"))
 
-    @task(map_index_template="{{ shard_label }}", max_active_tis_per_dag=2)
+    @task(map_index_template="{{ shard_label }}", pool=LOAD_POOL or "default_pool",
+          max_active_tis_per_dag=None if LOAD_POOL else 2)
     def load_shard(shard: dict) -> list[dict]:
         from supervision.nightly import run_shard, shard_label
 

@@ -30,6 +30,10 @@ from supervision import settings
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 HOST_ENV = "SUPERVISION_AIRFLOW_HOST"
 LOG_SERVER_PORT = 8793  # Airflow's default [logging] worker_log_server_port
+# Deployment knobs the nightly DAG reads at parse time (docs/deployment.md):
+LOAD_POOL_ENV = "SUPERVISION_LOAD_POOL"  # an Airflow pool capping concurrent warehouse loads across all workers
+RETRY_DELAY_ENV = "SUPERVISION_RETRY_DELAY_SECONDS"  # first retry delay of the nightly's tasks (default 120)
+TASK_HOSTNAME_ENV = "SUPERVISION_TASK_HOSTNAME"  # the name a worker's task instances record (several on one host)
 
 
 def airflow_home() -> Path:
@@ -42,8 +46,19 @@ def venv_bin() -> Path:
 
 def task_hostname() -> str:
     """[core] hostname_callable: where the API server finds the log server of the machine a task ran on."""
+    if os.environ.get(TASK_HOSTNAME_ENV):
+        return os.environ[TASK_HOSTNAME_ENV]
     host = os.environ.get(HOST_ENV, "127.0.0.1")
     return "127.0.0.1" if host in LOOPBACK else socket.getfqdn()
+
+
+def load_pool() -> str | None:
+    """The pool of load_shard on a deployment (None: no pool; at most 2 loads at a time, this machine's cores)."""
+    return os.environ.get(LOAD_POOL_ENV) or None
+
+
+def retry_delay_seconds() -> float:
+    return float(os.environ.get(RETRY_DELAY_ENV, 120))
 
 
 def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:

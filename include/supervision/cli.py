@@ -119,9 +119,11 @@ class PreflightError(Exception):
     """What is wrong before Airflow starts (registry, drop folder): one line for the operator, exit 2."""
 
 
-def preflight(registry: str | None, drop_root: str | None, counties: list[str] | None = None):
+def preflight(registry: str | None, drop_root: str | None, counties: list[str] | None = None,
+              check_drop: bool = True):
     """Check the registry and the drop folder before starting Airflow: a wrong one fails here in a second, with
-    what is wrong, instead of in a task that Airflow would retry. Returns the registry."""
+    what is wrong, instead of in a task that Airflow would retry. Returns the registry. (On a deployment the
+    drop folder is the workers': not checked here.)"""
     from supervision.nightly import check_drop_root
     from supervision.registry import RegistryError, load_registry
 
@@ -134,7 +136,8 @@ def preflight(registry: str | None, drop_root: str | None, counties: list[str] |
                              + (f" (and {len(problems) - 1} more problem(s): {'; '.join(problems[1:])})"
                                 if len(problems) > 1 else "") + "; fix the registry, nothing was run") from None
     try:
-        check_drop_root(drop_root)
+        if check_drop:
+            check_drop_root(drop_root)
     except FileNotFoundError as e:
         raise PreflightError(f"{e}; nothing was run") from None
     unknown = sorted(set(counties or ()) - set(reg.codes))
@@ -231,20 +234,61 @@ class _Progress:
             print(f"(progress unavailable: {type(e).__name__})", flush=True)
 
 
+def run_through_scheduler(api, day: date, registry: str | None, drop_root: str | None, shard_size: int | None = None,
+                          counties: list[str] | None = None, progress: bool = True) -> int:
+    """Trigger the nightly DAG on a deployment (its scheduler and Celery workers) through Airflow's REST API,
+    show progress per county while it runs, and return 0 only if the run ended 'success'.
+
+    registry / drop_root are paths on the workers: None leaves the deployment's own (SUPERVISION_REGISTRY ...)."""
+    conf = {"business_date": day.isoformat(), "registry": registry, "drop_root": drop_root,
+            "shard_size": shard_size, "counties": counties}
+    started = datetime.now(ZoneInfo("UTC"))
+    # runs are named by business date, like scheduled ones (README, Operations)
+    run_id = f"manual__{day.isoformat()}__{started.strftime('%Y%m%dT%H%M%S%f')}"
+    if api.dag("supervision_nightly").get("is_paused"):
+        print("supervision_nightly is paused on the deployment (a paused DAG's runs never start): unpausing it",
+              flush=True)
+        api.unpause("supervision_nightly")
+    api.trigger("supervision_nightly", conf, run_id=run_id, note="supervision run (CLI)")
+    print(f"triggered supervision_nightly run {run_id} on {api.base}", flush=True)
+    watch = _Progress(day, counties, registry or settings.registry_path(), started) if progress else None
+    state = api.wait("supervision_nightly", run_id, every=progress_every(), on_tick=watch.show if watch else None)
+    if state != "success":
+        print(f"supervision_nightly run {run_id} ended {state}: see its task logs in the Airflow UI", file=sys.stderr)
+    return 0 if state == "success" else 1
+
+
 def cmd_run(args) -> int:
+    from supervision.airflow_api import AirflowApiError, deployment
+
     day = args.date or _yesterday()
     counties = args.counties.split(",") if args.counties else None
     try:
-        reg = preflight(args.registry, args.drop_root, counties)
+        api = deployment()
+    except AirflowApiError as e:
+        print(f"supervision run: {e}", file=sys.stderr)
+        return 2
+    try:  # on a deployment the workers read the files: the drop folder is theirs, the registry checked if named
+        reg = preflight(args.registry, args.drop_root, counties, check_drop=not api) \
+            if not api or args.registry else None
     except PreflightError as e:
         print(f"supervision run: {e}", file=sys.stderr)
         return 2
     t = time.perf_counter()
-    rc = run_through_airflow(day, str(reg.path), args.drop_root, args.shard_size, counties, progress=True)
+    if api:
+        try:
+            rc = run_through_scheduler(api, day, str(reg.path) if args.registry else None, args.drop_root,
+                                       args.shard_size, counties)
+        except AirflowApiError as e:
+            print(f"supervision run: the deployment's Airflow API failed: {e}", file=sys.stderr)
+            return 1
+    else:
+        rc = run_through_airflow(day, str(reg.path), args.drop_root, args.shard_size, counties, progress=True)
     try:  # the per-county table from the ledger (the row-level check is summarize's and `supervision reconcile`'s)
         from supervision.reconcile import reconcile, render_report
+        from supervision.registry import load_registry
 
-        print(render_report(reconcile(day, counties or reg.codes, rows=False)))
+        print(render_report(reconcile(day, counties or (reg or load_registry()).codes, rows=False)))
     except Exception as e:  # the table is a courtesy; the exit code is the run's state
         print(f"(table unavailable: {type(e).__name__}: {e})", file=sys.stderr)
     print(f"airflow run of supervision_nightly for {day} finished in {time.perf_counter() - t:.1f}s: "
