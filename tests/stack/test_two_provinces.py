@@ -22,6 +22,8 @@ from supervision.reconcile import reconcile
 from supervision.registry import load_registry
 from supervision.simulator import FaultProfile, simulate_night
 
+from .conftest import POOL, POOL_SLOTS, WORKER_CONCURRENCY
+
 pytestmark = [pytest.mark.integration, pytest.mark.airflow, pytest.mark.timeout(600)]
 
 DAY = date(2026, 11, 23)
@@ -80,6 +82,15 @@ def test_both_runs_succeed_and_overlapped_in_time(two_nights):
     (a0, a1), (b0, b1) = spans["henan"], spans["hubei"]
     # with max_active_runs=1 the second run's first task would start only after the first run's last one ended
     assert a0 < b1 and b0 < a1, f"the runs did not overlap: henan {spans['henan']}, hubei {spans['hubei']}"
+    # the pool caps the loads of both runs together (2 workers x WORKER_CONCURRENCY slots could run more)
+    loads = [t for tis in two_nights["tis"].values() for t in tis if t["task_id"] == "load_shard"]
+    assert {t["pool"] for t in loads} == {POOL}
+    events = sorted([(_t(t["start_date"]), 1) for t in loads] + [(_t(t["end_date"]), -1) for t in loads])
+    level = peak = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    assert 2 * WORKER_CONCURRENCY > POOL_SLOTS and 1 <= peak <= POOL_SLOTS, f"{peak} loads at once"
     overlap = (min(a1, b1) - max(a0, b0)).total_seconds()
     print(f"two provinces' nights on the Celery stack: {two_nights['seconds']:.0f} s, overlapping {overlap:.0f} s",
           file=sys.stderr)
