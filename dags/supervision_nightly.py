@@ -15,7 +15,8 @@ or was never processed. Faults a retry cannot fix (invalid registry, refused pat
 refuses) fail their task at once, without retries.
 
 Trigger with params to re-run a day: `{"business_date": "2026-11-22"}` (idempotent), or with
-`registry` / `drop_root` to run another registry or folder. Operators: see README (`supervision run`).
+`registry` / `drop_root` to run another registry or folder: several runs may be active at once (e.g. two
+provinces' registries, each with its own drop folder; docs/deployment.md). Operators: see README (`supervision run`).
 """
 
 from __future__ import annotations
