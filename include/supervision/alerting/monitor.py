@@ -90,7 +90,10 @@ def judge_step(now: str | datetime | None = None, registry: str | Path | Registr
         prepare_warehouse(conn)
         ev = gather(conn, scope, reg.alerting, now, drop_root=root, full_registry=full, since=since)
         judgement = judge(scope, reg.alerting, ev)
-        result = apply_judgement(conn, judgement, {c.code: c for c in scope})
+        for f in judgement.findings:  # county-wide alerts (pipeline_late, strays) belong to this registry's nights
+            if f.county_code is None:
+                f.details["registry"] = reg.name
+        result = apply_judgement(conn, judgement, {c.code: c for c in scope}, registry=reg.name)
     kinds: dict[str, int] = {}
     for f in judgement.findings:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
