@@ -123,7 +123,7 @@ def deliver_step(now: str | datetime | None = None, registry: str | Path | Regis
     by_code = {c.code: c for c in scope}
     with _one_monitor(url), connect(url, autocommit=True) as conn:
         escalated = escalate(conn, by_code, reg.alerting, now)
-        planned = plan_alert_notifications(conn, by_code, reg.alerting, now, include_pipeline=full)
+        planned = plan_alert_notifications(conn, by_code, reg.alerting, now, include_pipeline=full, registry=reg.name)
         result = send_pending(conn, reg.alerting, now, sender=sender) if send else None
     out = {"escalated": len(escalated), "planned": planned, **(result.to_dict() if result else {"sent": 0})}
     log.info("delivery at %s: %s", now.isoformat(), out)

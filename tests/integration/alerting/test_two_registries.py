@@ -20,8 +20,8 @@ HENAN, HUBEI = ["411002", "411003"], ["420102", "420103"]
 
 def _registry(tmp_path, smtp, hook, codes, name):
     path = registry_file(tmp_path, smtp, hook, codes, name=f"{name}.yaml")
-    path.write_text(path.read_text(encoding="utf-8").replace("name: alerting-test", f"name: {name}"),
-                    encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace("name: alerting-test", f"name: {name}")
+    path.write_text(text.replace("/engineers", f"/engineers-{name}"), encoding="utf-8")  # each province's own
     return path
 
 
@@ -37,6 +37,9 @@ def test_each_registrys_pipeline_late_is_its_own(alert_db, sinks, tmp_path):
     late = {a["details"]["registry"]: a for a in alerts(conn) if a["kind"] == "pipeline_late"}
     assert set(late) == {"henan", "hubei"} and all(a["state"] != "resolved" for a in late.values())
     assert late["henan"]["details"]["unrecorded"] == ["411003"] and late["hubei"]["details"]["unrecorded"] == ["420103"]
+    told = {p: [m["message"] for m in hook.at(f"/engineers-{p}")] for p in ("henan", "hubei")}
+    assert len(told["henan"]) == 1 and "411003" in told["henan"][0] and "420103" not in told["henan"][0]
+    assert len(told["hubei"]) == 1 and "420103" in told["hubei"][0] and "411003" not in told["hubei"][0]
 
     submit_day(conn, "411003", D, ON_TIME)  # Henan's night recorded every county; Hubei's still not
     run_monitor(at(2026, 11, 23, 9, 0), henan, None, drop)
