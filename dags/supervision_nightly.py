@@ -15,7 +15,8 @@ or was never processed. Faults a retry cannot fix (invalid registry, refused pat
 refuses) fail their task at once, without retries.
 
 Trigger with params to re-run a day: `{"business_date": "2026-11-22"}` (idempotent), or with
-`registry` / `drop_root` to run another registry or folder. Operators: see README (`supervision run`).
+`registry` / `drop_root` to run another registry or folder: several runs may be active at once (e.g. two
+provinces' registries, each with its own drop folder; docs/deployment.md). Operators: see README (`supervision run`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ TZ = "Asia/Shanghai"
 # warehouse loads across every worker and each worker's concurrency is its machine's cores; without one (make ui,
 # supervision run on one machine) two loads at a time, the cores of this machine.
 LOAD_POOL = load_pool()
+# Several registries (provinces) may run their nights side by side on one deployment: the load pool caps the
+# concurrent loads of every run together, the per-county advisory lock (nightly.run_shard) makes a second run of
+# the same county and date wait and then repeat it idempotently, and each run reconciles only its own counties.
+MAX_ACTIVE_RUNS = 4
 
 
 def _fail_fast(step, *args, **kwargs):
@@ -58,7 +63,7 @@ def _fail_fast(step, *args, **kwargs):
     schedule=NightlyTimetable("30 6 * * *", timezone=TZ),  # registered by plugins/supervision_timetables.py
     start_date=datetime(2026, 1, 1),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=MAX_ACTIVE_RUNS,
     doc_md=__doc__,
     tags=["supervision", "nightly"],
     default_args={"retries": 2, "retry_delay": timedelta(seconds=retry_delay_seconds()), "retry_exponential_backoff": 2.0,

@@ -172,7 +172,9 @@ def summarize(shards: list[dict]) -> dict:
         raise DeterministicError("prepare did not finish (see its log: e.g. an invalid registry or drop folder): "
                                  "no county was processed; fix the cause, then re-run the date")
     day = shards[0]["business_date"]
-    report = reconcile(date.fromisoformat(day), [c for s in shards for c in s["counties"]])
+    # this run's counties only: another registry's run of the same date may be loading its own at the same time
+    counties = [c for s in shards for c in s["counties"]]
+    report = reconcile(date.fromisoformat(day), counties)
     table = render_report(report)
     print(table)
     log.info("business date %s, per county:\n%s", day, table)  # the task log tells the night, not only stdout
@@ -184,7 +186,7 @@ def summarize(shards: list[dict]) -> dict:
     try:  # the ledger's validation_ref links point into these pages
         from supervision.validation import build_data_docs
 
-        print(f"Great Expectations Data Docs: {build_data_docs(day)}")
+        print(f"Great Expectations Data Docs: {build_data_docs(day, counties)}")
     except Exception:  # docs are for reading; a rendering problem must not fail a reconciled night
         log.exception("building Data Docs failed")
     if not report.ok:

@@ -1156,9 +1156,10 @@ def _index_limited(ctx, limit: int):
         ctx.variables.data_docs_sites = sites
 
 
-def build_data_docs(business_date: date | str | None = None) -> Path:
+def build_data_docs(business_date: date | str | None = None, counties: list[str] | None = None) -> Path:
     """Render Data Docs and return the site's index.html: for one business date's validation results only (run
-    names ``<county>-<date>-…``) when given, else for every stored result. A night renders its own pages, so the
+    names ``<county>-<date>-…``) when given (of these counties if given: another registry's run of the same
+    date renders its own pages), else for every stored result. A night renders its own pages, so the
     nightly cost does not grow with the results of earlier nights; pages its shards already rendered
     (:func:`render_data_docs_pages`) are not rendered again. The index lists the newest
     :func:`index_results` results (every older page stays where it is, linked from the ledger)."""
@@ -1167,7 +1168,7 @@ def build_data_docs(business_date: date | str | None = None) -> Path:
         if business_date is None:
             ctx.build_data_docs()
         else:
-            keys = _night_keys(ctx, business_date)
+            keys = _night_keys(ctx, business_date, counties)
             if keys:
                 ctx.build_data_docs(resource_identifiers=_Selection(k for k in keys if not _page(k).exists()),
                                     build_index=False)

@@ -676,6 +676,25 @@ def test_shards_render_their_own_pages_and_summarize_only_the_rest_and_the_index
     assert all(p.exists() for p in pages.values()) and index.exists()
 
 
+def test_summarize_renders_only_its_own_registrys_missing_pages(tmp_path, monkeypatch):
+    """Two registries' runs of the same date at once (issue 17): one run's summarize renders the missing pages of
+    its own counties and the index, not the other registry's pages (its own shards and summarize render them)."""
+    import numpy as np
+
+    from supervision import validation
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
+    validation._gx_context.cache_clear()
+    rt = RECORD_TYPES["complaints"]
+    matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
+    pages = {c: Path(validation.run_gx_rules(matrix, rt, run_name=f"{c}-2026-11-22-complaints-ab")["data_docs_page"])
+             for c in ("411002", "420102")}
+    index = validation.build_data_docs("2026-11-22", ["411002", "411003"])
+    assert index.exists() and pages["411002"].exists() and not pages["420102"].exists()
+    validation.build_data_docs("2026-11-22", ["420102"])
+    assert pages["420102"].exists()
+
+
 def test_the_index_lists_the_newest_results_only_and_every_page_is_still_rendered(tmp_path, monkeypatch):
     from datetime import UTC, datetime, timedelta
 

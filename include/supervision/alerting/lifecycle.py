@@ -54,15 +54,20 @@ def _key(kind: str, county_code: str | None, record_type: str, business_date: da
     return (kind, county_code, record_type) if KINDS[kind].ongoing else (kind, county_code, record_type, business_date)
 
 
-def apply_judgement(conn: psycopg.Connection, judgement: Judgement, counties: dict[str, County]) -> ApplyResult:
+def apply_judgement(conn: psycopg.Connection, judgement: Judgement, counties: dict[str, County],
+                    registry: str | None = None) -> ApplyResult:
+    """Open, update and resolve alerts from a judgement. With ``registry``, the county-wide alerts it may update or
+    resolve are that registry's only (``details.registry``; untagged ones of any): two provinces judged on one
+    deployment each keep their own ``pipeline_late`` of a date instead of resolving the other's."""
     ev, now = judgement.evidence, judgement.evidence.now
     res = ApplyResult()
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         rows = conn.execute(
             "SELECT alert_id, kind, county_code, record_type, business_date, evidence FROM ops.alert"
-            " WHERE state <> 'resolved' AND (county_code = ANY(%s) OR (county_code IS NULL AND %s))"
-            " ORDER BY alert_id FOR UPDATE", (judgement.counties, ev.full_registry)).fetchall()
+            " WHERE state <> 'resolved' AND (county_code = ANY(%s) OR (county_code IS NULL AND %s"
+            " AND (%s::text IS NULL OR details->>'registry' IS NULL OR details->>'registry' = %s)))"
+            " ORDER BY alert_id FOR UPDATE", (judgement.counties, ev.full_registry, registry, registry)).fetchall()
         unresolved = {_key(k, c, rt, d): (aid, evid, d) for aid, k, c, rt, d, evid in rows}
         found = set()
         for f in judgement.findings:

@@ -90,7 +90,10 @@ def judge_step(now: str | datetime | None = None, registry: str | Path | Registr
         prepare_warehouse(conn)
         ev = gather(conn, scope, reg.alerting, now, drop_root=root, full_registry=full, since=since)
         judgement = judge(scope, reg.alerting, ev)
-        result = apply_judgement(conn, judgement, {c.code: c for c in scope})
+        for f in judgement.findings:  # county-wide alerts (pipeline_late, strays) belong to this registry's nights
+            if f.county_code is None:
+                f.details["registry"] = reg.name
+        result = apply_judgement(conn, judgement, {c.code: c for c in scope}, registry=reg.name)
     kinds: dict[str, int] = {}
     for f in judgement.findings:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
@@ -120,7 +123,7 @@ def deliver_step(now: str | datetime | None = None, registry: str | Path | Regis
     by_code = {c.code: c for c in scope}
     with _one_monitor(url), connect(url, autocommit=True) as conn:
         escalated = escalate(conn, by_code, reg.alerting, now)
-        planned = plan_alert_notifications(conn, by_code, reg.alerting, now, include_pipeline=full)
+        planned = plan_alert_notifications(conn, by_code, reg.alerting, now, include_pipeline=full, registry=reg.name)
         result = send_pending(conn, reg.alerting, now, sender=sender) if send else None
     out = {"escalated": len(escalated), "planned": planned, **(result.to_dict() if result else {"sent": 0})}
     log.info("delivery at %s: %s", now.isoformat(), out)

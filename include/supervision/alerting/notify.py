@@ -170,13 +170,16 @@ def escalate(conn: psycopg.Connection, counties: dict[str, County], settings: Al
 
 
 def plan_alert_notifications(conn: psycopg.Connection, counties: dict[str, County], settings: AlertSettings,
-                             now: datetime, *, include_pipeline: bool = True) -> int:
-    """Outbox rows for everyone who should have heard about each unresolved alert in its current round."""
+                             now: datetime, *, include_pipeline: bool = True, registry: str | None = None) -> int:
+    """Outbox rows for everyone who should have heard about each unresolved alert in its current round. With
+    ``registry``, county-wide alerts of that registry only (untagged ones of any): each province's engineers hear
+    of their own nights."""
     planned = 0
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         alerts = cur.execute(
             "SELECT * FROM ops.alert WHERE state <> 'resolved' AND (county_code = ANY(%s) OR (county_code IS NULL"
-            " AND %s)) ORDER BY alert_id", (list(counties), include_pipeline)).fetchall()
+            " AND %s AND (%s::text IS NULL OR details->>'registry' IS NULL OR details->>'registry' = %s)))"
+            " ORDER BY alert_id", (list(counties), include_pipeline, registry, registry)).fetchall()
         for a in alerts:
             county = counties.get(a["county_code"]) if a["county_code"] else None
             told = _told(conn, a["alert_id"])
