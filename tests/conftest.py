@@ -144,3 +144,27 @@ def fresh_database(warehouse_url: str):
     yield make
     for name in created:
         drop_database(warehouse_url, name)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (never `playwright install`: it downloads a browser). `make test`
+    installs chromium where it can (root with apt-get); CI must have it; elsewhere the test is skipped."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        message = "Debian's chromium is missing: run `sudo apt-get install -y chromium` (make test does it as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import time
@@ -138,7 +137,7 @@ def test_demo_defaults_are_what_later_commands_use(night, capsys):
     assert "never processed" in capsys.readouterr().err
 
 
-def test_ui_on_loopback_serves_the_cli_runs_log(night, monkeypatch):
+def test_ui_on_loopback_serves_the_cli_runs_log(night, monkeypatch, browser):
     from supervision.airflow_env import start_ui, stop_ui, wait_for_api
 
     port, log_port = _free_port(), _free_port()
@@ -166,7 +165,7 @@ def test_ui_on_loopback_serves_the_cli_runs_log(night, monkeypatch):
         assert all(c in events for c in night["codes"])
         alive = {n: p.poll() for n, p in procs.items()}
         assert all(v is None for v in alive.values()), alive  # no FileNotFoundError 'airflow' without the venv
-        _ui_in_chromium(port, night["home"] / "ui-dag.png")
+        _ui_in_chromium(browser, port, night["home"] / "ui-dag.png")
 
         # Unpausing starts no missed night; a run the scheduler executes logs the night at INFO in its task logs.
         api = f"http://127.0.0.1:{port}/api/v2/dags/supervision_nightly"
@@ -193,31 +192,18 @@ def test_ui_on_loopback_serves_the_cli_runs_log(night, monkeypatch):
         stop_ui(procs)
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def _ui_in_chromium(port: int, screenshot: Path) -> None:
+def _ui_in_chromium(browser, port: int, screenshot: Path) -> None:
     """The Airflow UI as an engineer in China sees it: Debian's Chromium in Asia/Shanghai. Airflow 3.3 has no
     server-side UI time zone; its UI shows the browser's zone, so the DAG page's 24-hour window is Shanghai time."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing (make test installs it as root)")
-        return  # the API checks above still ran; the browser check needs chromium
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 768})
-            before = datetime.now(TZ)
-            page.goto(f"http://127.0.0.1:{port}/dags/supervision_nightly", wait_until="networkidle")
-            page.wait_for_selector("text=Latest Run", timeout=60_000)
-            body = page.inner_text("body")
-            page.screenshot(path=str(screenshot))
-        finally:
-            browser.close()
+    page = browser.new_page(timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 768})
+    try:
+        before = datetime.now(TZ)
+        page.goto(f"http://127.0.0.1:{port}/dags/supervision_nightly", wait_until="networkidle")
+        page.wait_for_selector("text=Latest Run", timeout=60_000)
+        body = page.inner_text("body")
+        page.screenshot(path=str(screenshot))
+    finally:
+        page.close()
     after = datetime.now(TZ)
     assert "supervision_nightly" in body and "(Asia/Shanghai)" in body  # the schedule names its zone
     # the 'Last 24 Hours' window ends now, in Shanghai time (UTC would be 8 hours off)

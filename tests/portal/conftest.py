@@ -5,7 +5,6 @@ uvicorn on a free 127.0.0.1 port."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import socket
@@ -123,30 +122,6 @@ def portal(portal_world):
         server.should_exit = True
         thread.join(10)
         db.close()
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium driven by Playwright (never `playwright install`: it downloads a browser)."""
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        # `make test` installs it where it can (root with apt-get); CI must have it, elsewhere say what to do
-        message = "Debian's chromium is missing: run `sudo apt-get install -y chromium` (make test does it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def sign_in(browser, portal, scope: str, password: str | None = None):
