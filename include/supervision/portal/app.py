@@ -225,6 +225,14 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
         return main, breakdown
 
     # ---------------------------------------------------------------- pages
+    def figure_args(request: Request, session: Session, conn):
+        """What a figure page (drill-down, detail) is asked about: month, division, KPI and period."""
+        month, as_of = month_arg(request, conn)
+        d = division_arg(request, session, conn)
+        defs = queries.kpi_definitions(conn)
+        k = kpi_arg(request, defs, "head_appearance_rate")
+        return month, as_of, d, defs, k, period_arg(request, month)
+
     @app.get("/", response_class=HTMLResponse)
     @page
     def overview(request: Request, session: Session, conn):
@@ -245,11 +253,7 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
     @app.get("/drill", response_class=HTMLResponse)
     @page
     def drill(request: Request, session: Session, conn):
-        month, as_of = month_arg(request, conn)
-        d = division_arg(request, session, conn)
-        defs = queries.kpi_definitions(conn)
-        k = kpi_arg(request, defs, "head_appearance_rate")
-        period, start, end = period_arg(request, month)
+        month, as_of, d, defs, k, (period, start, end) = figure_args(request, session, conn)
         rows = queries.children(conn, d.code, k["kpi"], period, start)
         sort = request.query_params.get("sort", "name")
         if sort not in SORTS:
@@ -266,11 +270,7 @@ def create_app(db: Database, *, secret: bytes | None = None, idle_seconds: int =
     @app.get("/detail", response_class=HTMLResponse)
     @page
     def detail(request: Request, session: Session, conn):
-        month, as_of = month_arg(request, conn)
-        d = division_arg(request, session, conn)
-        defs = queries.kpi_definitions(conn)
-        k = kpi_arg(request, defs, "head_appearance_rate")
-        period, start, end = period_arg(request, month)
+        month, as_of, d, defs, k, (period, start, end) = figure_args(request, session, conn)
         agency = request.query_params.get("agency", "").strip()[:100]
         dfrom = _date(request.query_params.get("date_from"))
         dto = _date(request.query_params.get("date_to"))
