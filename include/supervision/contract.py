@@ -339,7 +339,9 @@ FILE_RULES_ZH = {
     "source.page_sequence": "接口分页不完整或前后不一致（缺页、总数变化、重复页）",
     "source.schema": "数据库中约定的表或字段不存在",
 }
-_CHECKS_ZH = {"not_future": "不得晚于业务日期", "non_negative": "不得为负数"}
+# checks whose text is the field's label and a fixed phrase
+_CHECKS_ZH = {"not_future": "不得晚于业务日期", "non_negative": "不得为负数", "unique_in_file": "在同一文件中只能出现一次",
+              "matches_submitter": "须为本县（报送单位）的代码", "in_county": "须为本县所辖的乡镇（街道）"}
 
 
 def rule_zh(rt: RecordType, rule_id: str) -> str:
@@ -363,12 +365,6 @@ def rule_zh(rt: RecordType, rule_id: str) -> str:
         return f"{f.label}只能填以下值之一：{f.enum_text()}"
     if check in _CHECKS_ZH:
         return f"{f.label}{_CHECKS_ZH[check]}"
-    if check == "unique_in_file":
-        return f"{f.label}在同一文件中只能出现一次"
-    if check == "matches_submitter":
-        return f"{f.label}须为本县（报送单位）的代码"
-    if check == "in_county":
-        return f"{f.label}须为本县所辖的乡镇（街道）"
     if check == "exists":
         target = RECORD_TYPES[f.references].zh if f.references in RECORD_TYPES else f.references
         return f"{f.label}须是本县已报送的{target}记录标识（仓库中已有或当晚同时报送）"
