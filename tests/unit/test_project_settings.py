@@ -131,9 +131,9 @@ def test_unpausing_later_in_the_day_waits_for_the_next_night():
     utc = UTC
     # 15:00 Shanghai (07:00 UTC): the 06:30 night was missed hours ago -> next is tomorrow's 06:30
     assert _next(tt, datetime(2026, 12, 4, 7, 0, tzinfo=utc)) == datetime(2026, 12, 4, 22, 30, tzinfo=utc)
-    # Airflow's own timetable would start the missed one at once (what unpausing did)
-    plain = CronTriggerTimetable("30 6 * * *", timezone="Asia/Shanghai")
-    assert _next(plain, datetime(2026, 12, 4, 7, 0, tzinfo=utc)) == datetime(2026, 12, 3, 22, 30, tzinfo=utc)
+    # (Airflow's own CronTriggerTimetable started the missed one at once; it reads the real clock, so it is not
+    # asserted here: between 06:30 and 08:30 Shanghai its answer is tonight's run.)
+    assert CronTriggerTimetable("30 6 * * *", timezone="Asia/Shanghai") is not None
     # a scheduler back at 06:50 still runs the 06:30 night (within the grace)
     assert _next(tt, datetime(2026, 12, 3, 22, 50, tzinfo=utc)) == datetime(2026, 12, 3, 22, 30, tzinfo=utc)
     # the regular cadence: after last night's run, the next one
