@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 demo: install
-	$(BIN)/supervision demo
+	$(BIN)/python -m supervision_dev demo
 
 test: install browser
 	$(BIN)/python -m pytest
@@ -52,7 +52,7 @@ portal: install
 # Throughput of one county file (ours vs pandas to_sql vs raw COPY), per stage and peak memory: docs/benchmarks.md.
 ROWS ?= 1000000
 bench: install
-	$(BIN)/python -m supervision.bench --rows $(ROWS) $(BENCH_ARGS)
+	$(BIN)/python -m supervision_dev.bench --rows $(ROWS) $(BENCH_ARGS)
 
 # Re-resolve the pins after editing pyproject.toml dependencies.
 lock:

@@ -1,8 +1,8 @@
 """`supervision`: the operators' command line.
 
   supervision demo                      simulate a night (Xuchang + 20 Henan counties: file drops, APIs and
-                                        databases, with faults) and run it
-  supervision simulate --date D         write a simulated night into the drop folder
+                                        databases, with faults) and run it          (dev tool: supervision_dev)
+  supervision simulate --date D         write a simulated night into the drop folder (dev tool: supervision_dev)
   supervision run --date D              run the nightly DAG for a business date through Airflow
   supervision reconcile --date D        exit non-zero unless every received row is loaded or quarantined
   supervision report --date D           the per-county table of a date
@@ -30,8 +30,6 @@ from zoneinfo import ZoneInfo
 
 from supervision import settings
 
-XUCHANG = "4110"
-DEMO_REGISTRY = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"  # file-drop, API and database counties
 COUNTIES_HELP = ("comma-separated county codes, or 'all' (default: $SUPERVISION_COUNTIES, else the counties in "
                  "data/settings.json, else the whole registry)")
 
@@ -88,33 +86,6 @@ def cmd_db(args) -> int:
     return 0
 
 
-def cmd_simulate(args) -> int:
-    from supervision.registry import load_registry
-    from supervision.simulator import FaultProfile, simulate_night
-
-    reg = load_registry(args.registry)
-    day = args.date or _yesterday()
-    drop = Path(args.drop_root or settings.drop_root())
-    counties = args.counties.split(",") if args.counties else None
-    codes = counties or reg.codes
-    faults = FaultProfile.default(codes, args.seed) if args.faults == "default" else FaultProfile.none()
-    t = time.perf_counter()
-    report = simulate_night(reg, day, drop, seed=args.seed, faults=faults, counties=counties, scale=args.scale)
-    print(f"simulated {day} for {len(codes)} counties into {drop} in {time.perf_counter() - t:.1f}s"
-          f" ({_sim_summary(report)})")
-    return 0
-
-
-def _sim_summary(report) -> str:
-    try:
-        doc = json.loads(report.to_json())
-        rows = sum(f.get("rows", 0) or 0 for c in doc["counties"].values() for f in c.get("files", {}).values())
-        faults = {c: v["fault"] for c, v in doc["counties"].items() if v.get("fault")}
-        return f"{rows} rows; faults: " + (", ".join(f"{c}={f}" for c, f in sorted(faults.items())) or "none")
-    except Exception:  # the summary is a courtesy; never fail the simulation over it
-        return "see _simulation/ for details"
-
-
 class PreflightError(Exception):
     """What is wrong before Airflow starts (registry, drop folder): one line for the operator, exit 2."""
 
@@ -166,7 +137,7 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
            json.dumps(conf)]
     out = subprocess.DEVNULL if quiet else None
     started = datetime.now(ZoneInfo("UTC"))
-    with demo_county_systems(day, conf["registry"], counties):  # the demo's API and database counties, if any
+    with _demo_county_systems(day, conf["registry"], counties):  # the demo's API and database counties, if any
         proc = subprocess.Popen(cmd, env=env, stdout=out)
         watch = _Progress(day, counties, conf["registry"], started) if progress else None
         while proc.poll() is None:
@@ -324,148 +295,46 @@ def cmd_ui(args) -> int:
     return run_ui(args.host, args.port)
 
 
-def demo_counties(registry, extra: int = 20) -> list[str]:
-    """Xuchang city's counties plus `extra` other Henan counties spread over the other cities."""
-    xuchang = [c.code for c in registry.counties if c.city_code == XUCHANG]
-    others = [c.code for c in registry.counties if c.city_code != XUCHANG]
-    step = max(1, len(others) // extra)
-    return xuchang + others[::step][:extra]
+DEV_PACKAGE = "supervision_dev"  # simulator, demo, benchmarks: in the dev environment, not in the wheel or image
 
 
-def remember_demo(registry: Path, drop: Path, codes: list[str], day: date, seed: int) -> Path:
-    """What the demo used becomes every later command's default (data/settings.json)."""
-    from urllib.parse import urlsplit
+def _dev_module(name: str):
+    """A module of the dev package, or None where it is not installed (the product wheel, the image). An import
+    error inside the dev package itself is raised, not taken for its absence."""
+    import importlib
 
-    from supervision import project_settings
-
-    url = os.environ.get("SUPERVISION_WAREHOUSE_URL")
-    keep_url = url if url and not urlsplit(url).password else None  # a password stays in the environment
-    systems = {"root": str(settings.data_dir() / "county_systems"), "seed": seed,
-               "registry": str(Path(registry).resolve())}
-    return project_settings.save(registry=str(Path(registry).resolve()), drop_root=str(drop), counties=codes,
-                                 demo_date=day.isoformat(), warehouse_url=keep_url, demo_county_systems=systems)
+    try:
+        return importlib.import_module(f"{DEV_PACKAGE}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != DEV_PACKAGE:
+            raise
+        return None
 
 
-@contextlib.contextmanager
-def demo_county_systems(day: date, registry: str, counties: list[str] | None):
-    """While a run of the demo's registry works, its simulated API and database counties are up again (they
-    lived in the demo's process): databases as the demo left them, the APIs serving the night's records again,
-    no faults (the counties fixed their systems). Nothing happens for any other registry, or inside the demo."""
-    from supervision import project_settings
+def _demo_county_systems(day: date, registry: str, counties: list[str] | None):
+    """The demo's simulated API and database counties, up again while a run of the demo's registry works
+    (supervision_dev.demo.demo_county_systems); nothing without the dev package."""
+    demo = _dev_module("demo")
+    return demo.demo_county_systems(day, registry, counties) if demo else contextlib.nullcontext()
 
-    spec = project_settings.get("demo_county_systems")
-    if not spec or Path(spec.get("registry", "")).resolve() != Path(registry).resolve():
-        yield
+
+def _register_dev_commands(sub) -> None:
+    """`demo` and `simulate` come from the dev package when it is installed; else they say where to get it."""
+    dev = _dev_module("cli")
+    if dev:
+        dev.register_cli(sub)
         return
-    from supervision.registry import load_registry
-    from supervision.simulator import CountySystems
-
-    reg = load_registry(registry)
-    pulls = [c.code for c in reg.counties if c.transport != "file_drop" and (not counties or c.code in counties)]
-    if not pulls or all(os.environ.get(k) for k in _conn_envs(reg, pulls)):
-        yield  # nothing to serve, or the systems are up already (the demo's own run)
-        return
-    with CountySystems(reg, Path(spec["root"]), seed=int(spec.get("seed", 20261122)), counties=pulls) as systems:
-        systems.clear_faults()
-        systems.simulate_night(day)
-        saved = {k: os.environ.get(k) for k in systems.env()}
-        os.environ.update(systems.env())
-        try:
-            yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    for name in ("demo", "simulate"):
+        p = sub.add_parser(name, help="developer tool (the repository's dev environment: make install)")
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_dev_missing)
 
 
-def _conn_envs(reg, codes: list[str]) -> list[str]:
-    from supervision.sources.common import connection_env
-
-    return [connection_env(conn_id) for code in codes if (conn_id := (reg.county(code).source or {}).get("conn_id"))]
-
-
-def cmd_demo(args) -> int:
-    from supervision.alerting.monitor import latest_finished_night
-    from supervision.reconcile import reconcile, render_report
-    from supervision.registry import load_registry
-    from supervision.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
-    from supervision.warehouse import connection
-
-    started = time.perf_counter()
-    reg = load_registry(args.registry or DEMO_REGISTRY)
-    codes = demo_counties(reg)
-    day = args.date or latest_finished_night(reg, codes)  # yesterday, once its morning is over (Asia/Shanghai)
-    drop = Path(args.drop_root or settings.drop_root()).resolve()
-    print(f"defaults for every later command (registry, drop folder, counties, warehouse) saved in "
-          f"{remember_demo(reg.path, drop, codes, day, args.seed)} (supervision settings show | reset)")
-    files = [c for c in codes if reg.county(c).transport == "file_drop"]
-    pulls = [c for c in codes if c not in files]
-    print(f"[1/5] simulating {day} for {len(codes)} counties (Xuchang's 7 + {len(codes) - 7} more): {len(files)} drop "
-          f"files into {drop}")
-    simulate_night(reg, day, drop, seed=args.seed, faults=FaultProfile.default(files, args.seed), counties=files)
-    # API and database counties: their systems run in this process for the whole Airflow run (docs/sources.md).
-    with CountySystems(reg, settings.data_dir() / "county_systems", seed=args.seed, counties=pulls) as systems:
-        systems.reset()
-        faults = SourceFaultProfile.default(reg, pulls, args.seed)
-        systems.simulate_night(day, faults=faults)
-        os.environ.update(systems.env())  # the counties' Airflow connections (tokens, database URLs), this run only
-        apis = sum(reg.county(c).transport == "http_api" for c in pulls)
-        print(f"[2/5] county systems up: {apis} APIs on {systems.api.base_url}, {len(pulls) - apis} SQLite databases "
-              f"under {systems.root / 'db'}; faults: "
-              + (", ".join(f"{c}={f}" for c, f in faults.to_dict().items()) or "none"))
-        print("[3/5] starting the warehouse: " + connection.redacted(connection.start_embedded(keep_running=True)
-                                                                     if not os.environ.get("SUPERVISION_WAREHOUSE_URL")
-                                                                     else connection.warehouse_url()))
-        print("[4/5] running the nightly DAG through Airflow (airflow dags test supervision_nightly) ...")
-        rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
-    report = reconcile(day, codes)
-    print("[5/5] results\n" + render_report(report))
-    from supervision.alerting.cli import morning_after_report
-
-    print(morning_after_report(day, reg, codes, drop))
-    print(f"\nDemo finished in {time.perf_counter() - started:.0f}s (Airflow run exit code {rc}).")
-    print("Where to look next:\n"  # noqa: S608 - text for the operator, not a query we run
-          "  psql \"$(.venv/bin/supervision db url)\"   then e.g.\n"
-          "    SELECT county_code, record_type, status, rows_received, rows_loaded, rows_quarantined, reason\n"
-          f"      FROM ops.submission_current WHERE business_date = '{day}' ORDER BY 1, 2;\n"
-          f"    SELECT county_code, source_file, row_number, failed_rules, messages[1] FROM ops.quarantine\n"
-          f"      WHERE business_date = '{day}' ORDER BY 1, 2, 3;\n"
-          f"  Great Expectations Data Docs: {settings.data_dir() / 'gx/uncommitted/data_docs/local_site/index.html'}\n"
-          f"  raw landed Parquet: {settings.lake_root() / 'raw'}\n"
-          "  Airflow UI: make ui   (then open supervision_nightly)")
-    portal_demo(day, reg, codes, drop)
-    return 0 if (rc == 0 and report.ok) else 1
-
-
-DEMO_LOGINS = (("demo_henan", "41"), ("demo_xuchang", "4110"), ("demo_weidu", "411002"), ("demo_weidu_xdj", "411002001"))
-
-
-def portal_demo(day: date, reg, codes: list[str], drop: Path) -> None:
-    """The end of the demo (issue 16): submissions judged (the 报送 page), marts refreshed, targets loaded, demo
-    supervisor logins, how to start the portal."""
-    from supervision.alerting.monitor import judge_step
-    from supervision.marts.access import create_supervisor, drop_supervisor, generate_password
-    from supervision.marts.refresh import refresh_marts
-    from supervision.targets import load_targets
-    from supervision.warehouse.connection import connect
-
-    # the alerting monitor's verdicts as of 09:00 the next morning (Asia/Shanghai); it judges, sends nothing
-    judged = judge_step(f"{day + timedelta(days=1)}T09:00:00+08:00", reg, codes, drop)
-    print(f"\nsubmissions judged for the portal's 报送 page: {json.dumps(judged, default=str)[:200]}")
-    with connect(autocommit=True) as conn:
-        result = refresh_marts(conn, as_of=day + timedelta(days=1))
-        load_targets(conn)
-        print("\n" + result.summary())
-        print("Demo supervisor logins (passwords shown once; each sees its own division and below):")
-        for login, division in DEMO_LOGINS:
-            if conn.execute("SELECT 1 FROM marts.supervisor_scope WHERE role_name = %s", (login,)).fetchone():
-                drop_supervisor(conn, login)
-            password = generate_password()
-            s = create_supervisor(conn, login, division, password=password, person="demo")
-            print(f"  {s.division_name or division:<12} {s.level:<8} login {login:<16} password {password}")
-    print("Supervisors' portal: make portal   (then open http://127.0.0.1:8000/ and sign in with a login above)")
+def _dev_missing(args) -> int:
+    print(f"supervision {args.command}: a developer tool (package {DEV_PACKAGE}: simulator, demo, benchmarks), not "
+          "part of this installation. In a clone of the repository: `make install`, then `make demo` or "
+          f"`.venv/bin/supervision {args.command}`.", file=sys.stderr)
+    return 2
 
 
 def cmd_portal(args) -> int:
@@ -483,14 +352,6 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("db", help="warehouse: url | migrate | stop")
     p.add_argument("action", choices=["url", "migrate", "stop"])
     p.set_defaults(func=cmd_db)
-
-    p = sub.add_parser("simulate", help="write a simulated night of county submissions")
-    _common(p)
-    p.add_argument("--counties", help=COUNTIES_HELP)
-    p.add_argument("--faults", choices=["default", "none"], default="default")
-    p.add_argument("--seed", type=int, default=20261122)
-    p.add_argument("--scale", type=float, default=1.0, help="volume multiplier")
-    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="run the nightly DAG for a business date through Airflow")
     _common(p)
@@ -515,12 +376,6 @@ def main(argv: list[str] | None = None) -> int:
                         "only; 0.0.0.0 for every interface)")
     p.set_defaults(func=cmd_ui)
 
-    p = sub.add_parser("demo", help="simulate one night with faults and run it end to end")
-    _common(p)
-    p.add_argument("--seed", type=int, default=20261122)
-    p.add_argument("--verbose", action="store_true", help="show Airflow's own output")
-    p.set_defaults(func=cmd_demo)
-
     p = sub.add_parser("portal", help="start the supervisors' portal (web, zh-CN) on 127.0.0.1:8000")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
@@ -528,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     __import__("supervision.project_settings", fromlist=["register_cli"]).register_cli(sub)  # settings show|set
     __import__("supervision.alerting.cli", fromlist=["register_cli"]).register_cli(sub)  # supervision alerts ...
     __import__("supervision.marts.cli", fromlist=["register_cli"]).register_cli(sub)  # supervisor, marts
+    _register_dev_commands(sub)  # demo, simulate
 
     args = parser.parse_args(argv)
     _apply_locations(args)

@@ -6,9 +6,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INCLUDE_DATA = PROJECT_ROOT / "include" / "data"
-SQL_DIR = PROJECT_ROOT / "sql"
+# Package data, inside the package wherever it is installed (a wheel or the repository's editable install, where
+# supervision/data and supervision/sql are links to include/data and sql/): never found by repository layout.
+PACKAGE_DIR = Path(__file__).resolve().parent
+INCLUDE_DATA = PACKAGE_DIR / "data"  # divisions and county registries
+SQL_DIR = PACKAGE_DIR / "sql"  # migrations (and SQL models)
+# The repository around a source checkout: its dags/, plugins/ and default writable data/ (deployments set
+# AIRFLOW__CORE__DAGS_FOLDER and SUPERVISION_DATA_DIR, the Dockerfile)
+PROJECT_ROOT = PACKAGE_DIR.parents[1]
 DAGS_DIR = PROJECT_ROOT / "dags"
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_REGISTRY = INCLUDE_DATA / "registries" / "henan.yaml"

@@ -28,8 +28,8 @@ from supervision.nightly import run_shard
 from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import FaultProfile, simulate_night
 from supervision.sources.filedrop import UnreadableFile, read_file
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ import pytest
 
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import FaultProfile, simulate_night
 from supervision.warehouse.connection import connect
 from supervision.warehouse.locks import MONITOR_LOCK, advisory_lock, county_lock_name
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,7 @@ from supervision.contract import RECORD_TYPES
 from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile
 from supervision.registry import County, load_registry
-from supervision.simulator import FaultProfile, simulate_night
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile, render_report
 from supervision.registry import load_registry
 from supervision.settings import DEFAULT_REGISTRY
-from supervision.simulator import FaultProfile, simulate_night
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
 

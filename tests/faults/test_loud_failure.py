@@ -25,8 +25,8 @@ from supervision.errors import DeterministicError, FilesFailed, is_deterministic
 from supervision.nightly import prepare_run, run_shard, summarize
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import FaultProfile, simulate_night
 from supervision.warehouse.connection import connect
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
 

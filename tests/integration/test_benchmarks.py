@@ -31,7 +31,7 @@ def _run(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess
 
 def test_make_bench_measures_every_phase_on_the_same_rows(warehouse_url, tmp_path: Path):
     out = tmp_path / "bench.json"
-    proc = _run("supervision.bench", "--rows", "3000", "--root", str(tmp_path), "--url", _admin(warehouse_url),
+    proc = _run("supervision_dev.bench", "--rows", "3000", "--root", str(tmp_path), "--url", _admin(warehouse_url),
                 "--json", str(out), timeout=600)
     res = json.loads(out.read_text())["results"]
     assert set(res) == {"ours", "floor", "baseline", "ceiling"}
@@ -46,7 +46,7 @@ def test_make_bench_measures_every_phase_on_the_same_rows(warehouse_url, tmp_pat
 
 def test_incremental_bench_loads_the_same_night_against_1x_and_10x_history(warehouse_url, tmp_path: Path):
     out = tmp_path / "incremental.json"
-    _run("supervision.bench_incremental", "--history", "3000", "--scale", "2", "--nights", "2",
+    _run("supervision_dev.bench_incremental", "--history", "3000", "--scale", "2", "--nights", "2",
          "--root", str(tmp_path), "--url", _admin(warehouse_url), "--json", str(out), timeout=900)
     res = json.loads(out.read_text())
     one, ten = res["1x"], res["10x"]
@@ -66,7 +66,7 @@ def test_national_sample_runs_under_the_local_executor(warehouse_url, tmp_path: 
     """Every 400th county of the national registry, 2 per mapped task, 2 tasks at a time: parallel task
     processes share the GX project (a second set-up once made the first one's suite stale) and the warehouse."""
     out = tmp_path / "national.json"
-    _run("supervision.bench_national", "--every", "400", "--scale", "3", "--shard-size", "2",
+    _run("supervision_dev.bench_national", "--every", "400", "--scale", "3", "--shard-size", "2",
          "--root", str(tmp_path), "--url", _admin(warehouse_url), "--port", str(_free_port()),
          "--json", str(out), "--timeout", "900", timeout=1200)
     res = json.loads(out.read_text())

@@ -25,7 +25,7 @@ import pytest
 
 from supervision import project_settings, settings
 from supervision.registry import load_registry
-from supervision.simulator import FaultProfile, simulate_night
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -252,10 +252,10 @@ def test_demo_morning_alerts_are_the_nights_only(night, capsys):
 
 def test_a_run_of_the_demo_registry_brings_its_county_systems_up(tmp_path, monkeypatch):
     """`supervision run` after the demo: the demo's API counties answer again while the run works."""
-    from supervision.cli import _conn_envs, demo_county_systems
     from supervision.contract import RECORD_TYPES
     from supervision.sources import state as st
     from supervision.sources.dispatch import make_source
+    from supervision_dev.demo import _conn_envs, demo_county_systems
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
     mixed = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"

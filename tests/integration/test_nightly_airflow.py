@@ -20,8 +20,8 @@ from supervision.county_text import row_en, row_zh
 from supervision.nightly import prepare_run, run_shard
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import FaultProfile, simulate_night
 from supervision.warehouse.connection import connect
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 from .truth import load_truth, mismatches, snapshot
 

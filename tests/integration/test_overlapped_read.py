@@ -16,9 +16,9 @@ from psycopg import sql
 from supervision import settings
 from supervision.nightly import prepare_run, run_shard, summarize
 from supervision.registry import load_registry
-from supervision.simulator import FaultProfile, simulate_night
 from supervision.sources import filedrop
 from supervision.warehouse.connection import connect
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from supervision.celery_stack import (
+from supervision_dev.celery_stack import (
     LOCAL_ADMIN_URL,
     POOL,
     REDIS,

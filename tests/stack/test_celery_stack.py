@@ -25,7 +25,7 @@ import pytest
 from supervision.contract import RECORD_TYPES
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import FaultProfile, simulate_night
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 from .conftest import POOL, POOL_SLOTS, WORKER_CONCURRENCY, kill_tree
 

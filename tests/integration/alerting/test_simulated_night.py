@@ -22,8 +22,8 @@ from supervision.contract import RECORD_TYPES
 from supervision.pipeline import RunContext, process_county, process_file
 from supervision.registry import load_registry
 from supervision.settings import DEFAULT_REGISTRY
-from supervision.simulator import FaultProfile, simulate_night
 from supervision.sources.filedrop import discover
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 from .alerting_support import alerts, at, keys, registry_file
 

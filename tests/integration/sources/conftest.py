@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from supervision.simulator.county_db import create_server_database, drop_server_database
+from supervision_dev.simulator.county_db import create_server_database, drop_server_database
 
 SERVERS = {"postgresql": "postgresql://postgres@127.0.0.1:5432/postgres",
            "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test"}

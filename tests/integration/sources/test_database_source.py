@@ -14,9 +14,9 @@ from sqlalchemy import exc, text
 
 from supervision.contract import RECORD_TYPES
 from supervision.registry import load_registry
-from supervision.simulator.county_db import CountyDatabase
 from supervision.sources.common import SourceAuthError, SourceSchemaError, SourceUnavailable, connection_env
 from supervision.sources.database import DatabaseSource
+from supervision_dev.simulator.county_db import CountyDatabase
 
 from .conftest import BACKENDS
 

@@ -11,8 +11,8 @@ import yaml
 from supervision.nightly import run_shard
 from supervision.pipeline import RunContext, process_county
 from supervision.registry import load_registry
-from supervision.simulator import CountySystems
 from supervision.sources.common import connection_env
+from supervision_dev.simulator import CountySystems
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 8, 3)

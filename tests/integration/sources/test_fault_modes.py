@@ -20,9 +20,9 @@ from supervision.contract import RECORD_TYPES
 from supervision.nightly import prepare_run, run_shard
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
 from supervision.sources import state as st
 from supervision.warehouse.connection import connect
+from supervision_dev.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
 
 from .conftest import SERVERS
 
@@ -88,7 +88,7 @@ def province(migrated_url, tmp_path_factory, server_status):
         backend = COUNTIES[county.code][1]
         if backend == "sqlite":
             return f"sqlite:///{data / 'db' / f'{county.code}.sqlite'}"
-        from supervision.simulator.county_db import create_server_database
+        from supervision_dev.simulator.county_db import create_server_database
 
         name = f"county_sim_{county.code}_{os.getpid()}"
         made.append((SERVERS[backend], name))
@@ -122,7 +122,7 @@ def province(migrated_url, tmp_path_factory, server_status):
         yield out
     finally:
         systems.stop()
-        from supervision.simulator.county_db import drop_server_database
+        from supervision_dev.simulator.county_db import drop_server_database
 
         for server, name in made:
             drop_server_database(server, name)

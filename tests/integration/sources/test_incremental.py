@@ -13,9 +13,9 @@ from supervision.contract import RECORD_TYPES
 from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import CountySystems, FaultProfile, simulate_night
 from supervision.sources import state as st
 from supervision.warehouse.connection import connect
+from supervision_dev.simulator import CountySystems, FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
 D1 = date(2026, 9, 7)

@@ -15,12 +15,13 @@ from datetime import date
 
 import pytest
 
-from supervision.cli import DEMO_REGISTRY, run_through_airflow
+from supervision.cli import run_through_airflow
 from supervision.nightly import prepare_run, run_shard
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
 from supervision.warehouse.connection import connect
+from supervision_dev.demo import DEMO_REGISTRY
+from supervision_dev.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
 
 from ..truth import load_truth, mismatches, snapshot
 

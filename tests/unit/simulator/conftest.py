@@ -9,7 +9,7 @@ import pytest
 
 from supervision.registry import load_registry
 from supervision.settings import INCLUDE_DATA
-from supervision.simulator import FaultProfile, simulate_night
+from supervision_dev.simulator import FaultProfile, simulate_night
 
 # pytest runs with --import-mode=importlib: make the sibling helper module importable by the tests.
 sys.path.insert(0, str(Path(__file__).parent))

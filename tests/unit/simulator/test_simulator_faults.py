@@ -12,7 +12,7 @@ import pytest
 from sim_rowcheck import DAY, read_rows
 
 from supervision.contract import RECORD_TYPES
-from supervision.simulator import FAULTS, FaultProfile
+from supervision_dev.simulator import FAULTS, FaultProfile
 
 
 def test_default_profile(fault_counties, xuchang):

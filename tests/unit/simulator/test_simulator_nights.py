@@ -6,8 +6,8 @@ from datetime import date
 
 from sim_rowcheck import read_rows
 
-from supervision.simulator import SimulationReport, simulate_nights
-from supervision.simulator.night import TRUTH_DIR
+from supervision_dev.simulator import SimulationReport, simulate_nights
+from supervision_dev.simulator.night import TRUTH_DIR
 
 _ORDER = {"open": 0, "pending": 0, "decided": 1, "closed": 2}
 

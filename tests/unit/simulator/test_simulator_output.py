@@ -13,9 +13,9 @@ from sim_rowcheck import DAY, failures, parse_date, read_rows
 
 from supervision.contract import DATE, PARTY_ID, RECORD_TYPES, RIC, USCC
 from supervision.identifiers import make_ric, make_uscc, ric_valid, uscc_valid
-from supervision.simulator import TRUTH_DIR, FaultProfile, SimulationReport, simulate_night
-from supervision.simulator.county import build_ctx
-from supervision.simulator.people import rics, usccs
+from supervision_dev.simulator import TRUTH_DIR, FaultProfile, SimulationReport, simulate_night
+from supervision_dev.simulator.county import build_ctx
+from supervision_dev.simulator.people import rics, usccs
 
 
 def _tree(root):

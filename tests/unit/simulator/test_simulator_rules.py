@@ -8,8 +8,8 @@ import pytest
 from sim_rowcheck import DAY, failures, read_rows
 
 from supervision.contract import RECORD_TYPES
-from supervision.simulator import bad_row_plan, rule_ids_for
-from supervision.simulator.faults import ALSO_FAILS
+from supervision_dev.simulator import bad_row_plan, rule_ids_for
+from supervision_dev.simulator.faults import ALSO_FAILS
 
 
 def test_rule_catalogue_comes_from_the_contract():

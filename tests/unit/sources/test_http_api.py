@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from supervision.contract import RECORD_TYPES
-from supervision.simulator.api_server import CountyApiServer
 from supervision.sources.common import (
     MalformedResponse,
     PageSequenceError,
@@ -23,6 +22,7 @@ from supervision.sources.common import (
     parse_connection,
 )
 from supervision.sources.http_api import ApiConfig, HttpApiSource, _retry_after
+from supervision_dev.simulator.api_server import CountyApiServer
 
 from .pull_support import Sleeps, api_entry, at, records, registry
 

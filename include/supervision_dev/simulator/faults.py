@@ -27,8 +27,8 @@ from supervision.contract import (
     RecordType,
 )
 from supervision.identifiers import RIC_CHECK, USCC_ALPHABET, make_ric, make_uscc, ric_check_char
-from supervision.simulator.county import CountyCtx
-from supervision.simulator.records import Table, timestamps
+from supervision_dev.simulator.county import CountyCtx
+from supervision_dev.simulator.records import Table, timestamps
 
 FAULTS = ("bad_rows", "late", "missing_type", "manifest_rows", "manifest_sha256", "duplicate_record_id",
           "foreign_rows", "unreadable", "no_manifest")

@@ -2,7 +2,7 @@
 Airflow's metadata in a throw-away database of a PostgreSQL server, Redis as Celery broker (a dedicated db number
 and a queue of this stack's own, so parallel stacks never take each other's tasks), the api-server on a free
 loopback port, the scheduler, the dag-processor, the triggerer and N Celery workers with distinct host names. Used by
-tests/stack and by ``python -m supervision.bench_celery``. ``down()`` stops every process tree and drops the
+tests/stack and by ``python -m supervision_dev.bench_celery``. ``down()`` stops every process tree and drops the
 metadata database.
 """
 

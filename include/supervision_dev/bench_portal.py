@@ -1,9 +1,9 @@
 """Page times of the portal at province scale (docs/benchmarks.md, "Supervisors' portal (issue 16)").
 
-Run it on the database the mart benchmark keeps (``python -m supervision.marts.benchmark --keep``: Henan, one
+Run it on the database the mart benchmark keeps (``python -m supervision_dev.bench_marts --keep``: Henan, one
 year, 2.33 M records)::
 
-    python -m supervision.portal.benchmark --url postgresql://postgres@127.0.0.1:5432/supervision_bench_xxxx
+    python -m supervision_dev.bench_portal --url postgresql://postgres@127.0.0.1:5432/supervision_bench_xxxx
 
 It creates a province and a county supervisor login, signs each in by creating its session directly (sign-in
 itself is one SCRAM connection, timed separately in the tests' terms: not a page), and times every page through
@@ -88,7 +88,7 @@ def run(url: str, province: str, repeat: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m supervision.portal.benchmark", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m supervision_dev.bench_portal", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", required=True, help="the warehouse (owner) URL, e.g. the mart benchmark's kept database")
     p.add_argument("--province", default="41")

@@ -1,6 +1,6 @@
 """A national night through a real Airflow executor: every county-level unit of China, simulated, loaded.
 
-    python -m supervision.bench_national [--scale 80] [--shard-size 10] [--every 1] [--parallel 2]
+    python -m supervision_dev.bench_national [--scale 80] [--shard-size 10] [--every 1] [--parallel 2]
 
 1. Simulates one night for the national registry (include/data/registries/china.yaml, 2,978 counties; ``--every
    N`` takes every N-th county for a quicker sample) at ``--scale`` (80: about 1,000 rows per county and record
@@ -36,7 +36,7 @@ import psycopg
 from psycopg import sql
 
 from supervision import settings
-from supervision.bench import _admin_url, _with_db, create_db, drop_db, machine
+from supervision_dev.bench import _admin_url, _with_db, create_db, drop_db, machine
 
 DAY = date(2026, 11, 22)
 PORT = 8795  # the api-server's (task SDK's execution API); --port
@@ -145,7 +145,7 @@ def task_stats(meta_url: str, dag_run_id: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m supervision.bench_national", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m supervision_dev.bench_national", description=__doc__.split("\n\n")[0])
     p.add_argument("--scale", type=float, default=80.0)
     p.add_argument("--shard-size", type=int, default=10)
     p.add_argument("--every", type=int, default=1, help="every N-th county of the national registry (1 = all)")
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
 
     from supervision.registry import load_registry
-    from supervision.simulator import simulate_night
+    from supervision_dev.simulator import simulate_night
 
     root = (a.root or settings.data_dir() / "bench-national").resolve()
     registry_path = settings.INCLUDE_DATA / "registries" / "china.yaml"

@@ -11,7 +11,7 @@ from supervision import divisions
 from supervision.contract import DOMAINS, PROVINCE_ABBREVIATIONS
 from supervision.identifiers import make_uscc
 from supervision.registry import County, Registry
-from supervision.simulator.rng import Draw, key
+from supervision_dev.simulator.rng import Draw, key
 
 FORMATS = (("csv", 0.70), ("xlsx", 0.15), ("json", 0.15))
 CSV_ENCODINGS = (("utf-8", 0.55), ("utf-8-sig", 0.20), ("gbk", 0.25))

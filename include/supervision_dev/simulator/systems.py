@@ -6,7 +6,7 @@
         truth = systems.simulate_night(day, faults=SourceFaultProfile.default(registry, codes))
         ... run the pipeline while the systems are up ...
 
-A night's records come from :func:`supervision.simulator.records.build_tables`, exactly as for file drops
+A night's records come from :func:`supervision_dev.simulator.records.build_tables`, exactly as for file drops
 (new records and re-sends of records whose status moved today, with today's ``updated_at``): the county system
 stores the newest version of each record, and the pipeline pulls what changed since its watermark.
 The truth (``SimulationReport``, written to ``<root>/_simulation/<date>.json``) says, per county and record
@@ -26,12 +26,12 @@ import numpy as np
 from supervision.contract import CONTRACT_VERSION, RECORD_TYPES
 from supervision.registry import County, Registry
 from supervision.settings import TIMEZONE
-from supervision.simulator.api_server import API_FAULTS, CountyApiServer
-from supervision.simulator.county import CountySet, build_ctx
-from supervision.simulator.county_db import DB_FAULTS, CountyDatabase, sqlite_url
-from supervision.simulator.faults import bad_row_plan, inject_bad_rows, rows_needed
-from supervision.simulator.records import Table, build_tables
-from supervision.simulator.report import CountyTruth, FileTruth, SimulationReport
+from supervision_dev.simulator.api_server import API_FAULTS, CountyApiServer
+from supervision_dev.simulator.county import CountySet, build_ctx
+from supervision_dev.simulator.county_db import DB_FAULTS, CountyDatabase, sqlite_url
+from supervision_dev.simulator.faults import bad_row_plan, inject_bad_rows, rows_needed
+from supervision_dev.simulator.records import Table, build_tables
+from supervision_dev.simulator.report import CountyTruth, FileTruth, SimulationReport
 
 PULL_TRANSPORTS = ("http_api", "database")
 ROW_FAULTS = ("bad_rows",)

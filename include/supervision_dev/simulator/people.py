@@ -16,7 +16,7 @@ from supervision.identifiers import (
     USCC_ALPHABET,
     USCC_WEIGHTS,
 )
-from supervision.simulator.rng import Draw
+from supervision_dev.simulator.rng import Draw
 
 # Common surnames (rough frequency order, weights from the census share) and given-name characters.
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"

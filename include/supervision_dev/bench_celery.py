@@ -1,12 +1,12 @@
 """The national night (or every N-th county of it) on the CeleryExecutor stack with 1, 2, ... workers.
 
-    .venv/bin/python -m supervision.bench_celery [--every 30] [--workers 1,2] [--concurrency 1] [--json out.json]
+    .venv/bin/python -m supervision_dev.bench_celery [--every 30] [--workers 1,2] [--concurrency 1] [--json out.json]
 
-For each worker count: a fresh warehouse and a fresh process stack (supervision.celery_stack: metadata in the
+For each worker count: a fresh warehouse and a fresh process stack (supervision_dev.celery_stack: metadata in the
 local PostgreSQL, the local Redis as broker, scheduler, dag-processor, api-server, N Celery workers with
 ``--concurrency`` slots each, the pool warehouse_loads sized to all slots so it never binds), the same simulated
 night triggered through the REST API, timed from trigger to the run's end. The simulated drop folder is the one of
-``supervision.bench_national`` (same registry, date and scale), kept between runs. On one machine, workers beyond
+``supervision_dev.bench_national`` (same registry, date and scale), kept between runs. On one machine, workers beyond
 its cores cannot speed anything up: the figures show the executor's overhead and the distribution over workers;
 docs/benchmarks.md states the model beyond one machine.
 """
@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 
 from supervision import settings
-from supervision.bench import create_db, drop_db, machine
-from supervision.bench_national import DAY, task_stats
+from supervision_dev.bench import create_db, drop_db, machine
+from supervision_dev.bench_national import DAY, task_stats
 
 
 def run_one(root: Path, admin: str, registry: Path, drop: Path, codes: list[str] | None, workers: int,
             concurrency: int, shard_size: int, timeout: float) -> dict:
-    from supervision.celery_stack import Stack
+    from supervision_dev.celery_stack import Stack
 
     name = f"bench_celery_wh_{os.getpid()}_{workers}"
     warehouse = create_db(admin, name)
@@ -57,7 +57,7 @@ def run_one(root: Path, admin: str, registry: Path, drop: Path, codes: list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m supervision.bench_celery", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m supervision_dev.bench_celery", description=__doc__.split("\n\n")[0])
     p.add_argument("--every", type=int, default=1, help="every N-th county of the national registry (1 = all)")
     p.add_argument("--workers", default="1,2", help="worker counts to measure, e.g. 1,2")
     p.add_argument("--concurrency", type=int, default=1, help="task slots per worker")
@@ -68,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=8 * 3600)
     a = p.parse_args(argv)
 
-    from supervision.celery_stack import LOCAL_ADMIN_URL
     from supervision.registry import load_registry
-    from supervision.simulator import simulate_night
+    from supervision_dev.celery_stack import LOCAL_ADMIN_URL
+    from supervision_dev.simulator import simulate_night
 
     root = (a.root or settings.data_dir() / "bench-celery").resolve()
     registry = settings.INCLUDE_DATA / "registries" / "china.yaml"

@@ -12,16 +12,16 @@ import numpy as np
 
 from supervision.contract import CONTRACT_VERSION, RECORD_TYPES
 from supervision.registry import Registry
-from supervision.simulator.county import CountyCtx, CountySet, build_ctx
-from supervision.simulator.faults import (
+from supervision_dev.simulator.county import CountyCtx, CountySet, build_ctx
+from supervision_dev.simulator.faults import (
     FaultProfile,
     bad_row_plan,
     inject_bad_rows,
     rows_needed,
 )
-from supervision.simulator.records import Table, build_tables, timestamps
-from supervision.simulator.report import CountyTruth, FileTruth, SimulationReport
-from supervision.simulator.writers import (
+from supervision_dev.simulator.records import Table, build_tables, timestamps
+from supervision_dev.simulator.report import CountyTruth, FileTruth, SimulationReport
+from supervision_dev.simulator.writers import (
     EXTENSIONS,
     file_bytes,
     manifest_bytes,

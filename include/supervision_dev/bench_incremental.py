@@ -1,6 +1,6 @@
 """Does a night cost the rows that changed, or the warehouse's history? The same night against 1× and 10× history.
 
-    python -m supervision.bench_incremental [--history 1000000] [--scale 30] [--nights 3] [--url ADMIN_URL]
+    python -m supervision_dev.bench_incremental [--history 1000000] [--scale 30] [--nights 3] [--url ADMIN_URL]
 
 1. Simulates ``--nights`` nights (the last one is "tonight") for Xuchang's 7 counties at ``--scale`` (new records
    and re-sends of earlier ones whose status moved: the simulator's own version history).
@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from supervision.bench import _admin_url, _with_db, create_db, drop_db, machine
+from supervision_dev.bench import _admin_url, _with_db, create_db, drop_db, machine
 
 XUCHANG = ["411002", "411003", "411024", "411025", "411071", "411081", "411082"]
 TONIGHT = date(2026, 11, 22)
@@ -96,9 +96,9 @@ _WAREHOUSE_STEPS = (("pipeline", "_known_ids"), ("pipeline", "record_submission"
 
 def load_night(url: str, registry, day: date, drop: Path, data_dir: Path, steps: dict | None = None) -> dict:
     from supervision import pipeline
-    from supervision.bench import _Stages
     from supervision.pipeline import RunContext, process_county
     from supervision.warehouse import load
+    from supervision_dev.bench import _Stages
 
     os.environ["SUPERVISION_WAREHOUSE_URL"] = url
     os.environ["SUPERVISION_DATA_DIR"] = str(data_dir)
@@ -127,7 +127,7 @@ def load_night(url: str, registry, day: date, drop: Path, data_dir: Path, steps:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m supervision.bench_incremental", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m supervision_dev.bench_incremental", description=__doc__.split("\n\n")[0])
     p.add_argument("--history", type=int, default=1_000_000, help="enforcement versions in the smaller warehouse")
     p.add_argument("--scale", type=float, default=30.0)
     p.add_argument("--nights", type=int, default=3)
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from supervision import settings
     from supervision.registry import load_registry
-    from supervision.simulator import simulate_night
+    from supervision_dev.simulator import simulate_night
 
     root = (a.root or settings.data_dir() / "bench-incremental").resolve()
     drop = root / "drop"

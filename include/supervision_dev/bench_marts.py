@@ -11,7 +11,7 @@ database, then times:
 3. a same-day re-run for one county (facts incremental, KPIs of that county and its city and province only);
 4. a few supervisor queries as a county and a province supervisor (row-level security on).
 
-    python -m supervision.marts.benchmark [--province 41] [--days 365] [--admin-url postgresql://...] [--keep]
+    python -m supervision_dev.bench_marts [--province 41] [--days 365] [--admin-url postgresql://...] [--keep]
 
 Takes a few minutes and a few GB on disk; not part of the test suite.
 """
@@ -253,7 +253,7 @@ def _queries(conn, url: str, province: str, county: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m supervision.marts.benchmark", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m supervision_dev.bench_marts", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--province", default="41")
     p.add_argument("--days", type=int, default=365)

@@ -24,9 +24,9 @@ from supervision.contract import (
     RECORD_TYPES,
     RecordType,
 )
-from supervision.simulator.county import BIRTHPLACE_SHARES, DOMAIN_DEPTS, N_DEPT, CountySet
-from supervision.simulator.people import organizations, persons, phone_numbers
-from supervision.simulator.rng import Draw, iso_dates, key, mix, poisson, weekday
+from supervision_dev.simulator.county import BIRTHPLACE_SHARES, DOMAIN_DEPTS, N_DEPT, CountySet
+from supervision_dev.simulator.people import organizations, persons, phone_numbers
+from supervision_dev.simulator.rng import Draw, iso_dates, key, mix, poisson, weekday
 
 LIFE_STEPS = np.array([1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60], dtype=np.int64)
 NEVER = 10**9  # an event that does not happen within the look-back window

@@ -10,9 +10,9 @@ import json
 from datetime import UTC, datetime
 
 from supervision.contract import BOOL, MONEY
-from supervision.simulator.county import CountyCtx
-from supervision.simulator.records import Table
-from supervision.simulator.xlsx import xlsx_bytes
+from supervision_dev.simulator.county import CountyCtx
+from supervision_dev.simulator.records import Table
+from supervision_dev.simulator.xlsx import xlsx_bytes
 
 EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "json": "json"}
 _BOOL_WORDS = {"true/false": ("true", "false"), "1/0": ("1", "0"), "是/否": ("是", "否"), "json": ("true", "false")}

@@ -1,6 +1,6 @@
 """County-submission simulator: nights of file drops in contract v1 layout, with injected faults and the truth.
 
-    from supervision.simulator import FaultProfile, simulate_night
+    from supervision_dev.simulator import FaultProfile, simulate_night
     report = simulate_night(registry, date(2026, 11, 22), drop_root,
                             faults=FaultProfile.default(registry.codes))
 
@@ -12,10 +12,10 @@ HTTP API and database counties ``systems`` (``CountySystems``: ``api_server``, a
 ``county_db``, the counties' own databases, with transport faults).
 """
 
-from supervision.simulator.faults import FAULTS, FaultProfile, bad_row_plan, rule_ids_for
-from supervision.simulator.night import TRUTH_DIR, simulate_night, simulate_nights
-from supervision.simulator.report import CountyTruth, FileTruth, SimulationReport
-from supervision.simulator.systems import SOURCE_FAULTS, CountySystems, SourceFaultProfile
+from supervision_dev.simulator.faults import FAULTS, FaultProfile, bad_row_plan, rule_ids_for
+from supervision_dev.simulator.night import TRUTH_DIR, simulate_night, simulate_nights
+from supervision_dev.simulator.report import CountyTruth, FileTruth, SimulationReport
+from supervision_dev.simulator.systems import SOURCE_FAULTS, CountySystems, SourceFaultProfile
 
 __all__ = [
     "FAULTS", "SOURCE_FAULTS", "TRUTH_DIR", "CountySystems", "CountyTruth", "FaultProfile", "FileTruth",

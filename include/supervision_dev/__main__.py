@@ -1,0 +1,5 @@
+import sys
+
+from supervision_dev.cli import main
+
+sys.exit(main())
