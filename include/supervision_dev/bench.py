@@ -3,7 +3,7 @@ physical limit, on the same generated data.
 
     python -m supervision_dev.bench [--rows 1000000] [--url postgresql://...] [--keep]
 
-Four measurements, each in its own fresh process (so each peak RSS is its own), on the same CSV file:
+Five measurements, each in its own fresh process (so each peak RSS is its own), on the same CSV file:
 
 * **ours**: ``pipeline.process_file`` on the file, exactly as the nightly DAG runs it: read (pyarrow CSV) →
   raw Parquet → rule columns → Great Expectations suite (cross-checked) → quarantine split → ledger +
@@ -13,6 +13,9 @@ Four measurements, each in its own fresh process (so each peak RSS is its own), 
 * **baseline**: what a user would write: ``pandas.read_csv`` + ``DataFrame.to_sql`` (SQLAlchemy + psycopg 3).
 * **floor**: the rows ours loaded, as pre-encoded binary COPY bytes sorted by key, COPYed into an empty twin of
   ``core.enforcement_case`` (its primary key and submission index): what writing them costs the server alone.
+* **dlt**: the loader a user would pick instead of ours: dlt (a dev dependency, never the product's) loading the same
+  file with ``write_disposition="merge"`` on (county_code, record_id) into a table with that primary key, from Arrow
+  batches through its COPY (csv) path; reading the file is timed too.
 * **ceiling**: raw ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` of the file's bytes into an empty table of text
   columns: no parsing in Python, no validation, no index. Nothing that loads these rows can be faster.
 
@@ -422,7 +425,72 @@ def phase_floor(root: Path, file: Path) -> dict:
             "cpu": cpu.result}
 
 
-PHASES = {"ours": phase_ours, "baseline": phase_baseline, "ceiling": phase_ceiling, "floor": phase_floor}
+def phase_dlt(root: Path, file: Path) -> dict:
+    """What a user would pick instead of our loader: dlt (a dev dependency only) loading the same file into the
+    warehouse's server with ``write_disposition="merge"`` on (county_code, record_id), the file read with pyarrow
+    (types as pyarrow infers them) and handed over as Arrow batches on dlt's fast path for postgres
+    (``loader_file_format="csv"``: COPY). dlt declares no composite key in postgres (its ``create_indexes`` makes
+    single-column UNIQUE constraints only), so, like ours, the warm-up file goes first (creating dlt's table and
+    state, timed apart) and the table then gets core's primary key (county_code, record_id): the timed load merges
+    into the same kind of table as ours. Reading, extract, normalize and load are all timed."""
+    from urllib.parse import urlsplit
+
+    import dlt
+    import psycopg
+    import pyarrow.csv as pacsv
+
+    from supervision.warehouse.connection import warehouse_url
+
+    url = warehouse_url()
+    parts = urlsplit(url)
+    # dlt insists on a password; a server with trust authentication (the local one, the embedded one) ignores it
+    creds = url if parts.password else url.replace(f"//{parts.username}@", f"//{parts.username}:unused@", 1)
+    pipeline = dlt.pipeline(pipeline_name=f"bench_dlt_{os.getpid()}", pipelines_dir=str(root / "dlt"),
+                            destination=dlt.destinations.postgres(credentials=creds), dataset_name="dlt_bench",
+                            progress=None)
+
+    def load(table, stages: dict[str, float]) -> None:
+        @dlt.resource(name=RT, write_disposition="merge", primary_key=("county_code", "record_id"))
+        def records():
+            yield from table.to_batches(max_chunksize=100_000)
+
+        for step in ("extract", "normalize", "load"):
+            t = time.perf_counter()
+            if step == "extract":
+                pipeline.extract(records(), loader_file_format="csv")
+            else:
+                getattr(pipeline, step)()
+            stages[step] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    schema = pacsv.read_csv(file).schema  # the main file's inferred types, for both files (one table schema)
+    warm = file.parents[2] / COUNTY / WARMUP_DATE.isoformat() / f"{RT}.csv"
+    load(pacsv.read_csv(warm, convert_options=pacsv.ConvertOptions(column_types=schema)), {})
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE dlt_bench.{RT} ADD PRIMARY KEY (county_code, record_id)")  # noqa: S608 - constant
+        warm_rows = conn.execute(f"SELECT count(*) FROM dlt_bench.{RT}").fetchone()[0]  # noqa: S608 - constant
+    warm_total = time.perf_counter() - t
+
+    stages: dict[str, float] = {}
+    t = time.perf_counter()
+    with _Cpu() as cpu:
+        table = pacsv.read_csv(file)
+        stages["read (pyarrow CSV)"] = time.perf_counter() - t
+        load(table, stages)
+    seconds = time.perf_counter() - t
+    with psycopg.connect(url, autocommit=True) as conn:
+        # the timed file's rows (its record ids are not the warm-up file's)
+        rows = conn.execute(f"SELECT count(*) FROM dlt_bench.{RT}").fetchone()[0] - warm_rows  # noqa: S608 - constant
+        keys = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+                            "AND contype = 'p'", (f"dlt_bench.{RT}",)).fetchall()
+        conn.execute("DROP SCHEMA dlt_bench CASCADE")
+        conn.execute("DROP SCHEMA IF EXISTS dlt_bench_staging CASCADE")
+    return {"seconds": seconds, "rows": rows, "stages": stages, "peak_mib": _peak_mib(), "cpu": cpu.result,
+            "keys": [k[0] for k in keys], "warmup_seconds": warm_total, "dlt": dlt.__version__}
+
+
+PHASES = {"ours": phase_ours, "baseline": phase_baseline, "ceiling": phase_ceiling, "floor": phase_floor,
+          "dlt": phase_dlt}
 
 
 def _run_phase(phase: str, root: Path, file: Path, env: dict) -> dict:
@@ -450,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--url", help="admin URL of a PostgreSQL server (default: local 127.0.0.1:5432, else embedded)")
     p.add_argument("--root", type=Path, default=None, help="work folder (default: <data>/bench)")
-    p.add_argument("--phases", default="ours,floor,baseline,ceiling")
+    p.add_argument("--phases", default="ours,floor,dlt,baseline,ceiling")
     p.add_argument("--keep", action="store_true", help="keep the bench database")
     p.add_argument("--scatter-ids", action="store_true",
                    help="record ids spread over the whole key range in every block (worst case for the index)")
@@ -530,6 +598,12 @@ def report(results: dict, rows: int, argv) -> None:
                 ratio = rate / r
                 ok = "met" if ratio >= target else "NOT met"
                 print(f"ours / {ref:8s} = {ratio:5.2f}   (target >= {target:g}: {ok})")
+        if "dlt" in results:
+            d = results["dlt"]
+            ratio = rate / (d["rows"] / d["seconds"])
+            print(f"ours / dlt      = {ratio:5.2f}   (target >= 2: {'met' if ratio >= 2 else 'NOT met'}; dlt {d['dlt']} merge "
+                  f"on (county_code, record_id), Arrow batches + csv COPY, {d['seconds']:.2f} s: "
+                  + ", ".join(f"{k} {v:.2f} s" for k, v in d["stages"].items()) + ")")
         if "floor" in results:
             f = results["floor"]
             print(f"ours / floor    = {rate / (f['rows'] / f['seconds']):5.2f}   (floor: the server's binary COPY of "

@@ -34,13 +34,16 @@ def test_make_bench_measures_every_phase_on_the_same_rows(warehouse_url, tmp_pat
     proc = _run("supervision_dev.bench", "--rows", "3000", "--root", str(tmp_path), "--url", _admin(warehouse_url),
                 "--json", str(out), timeout=600)
     res = json.loads(out.read_text())["results"]
-    assert set(res) == {"ours", "floor", "baseline", "ceiling"}
+    assert set(res) == {"ours", "floor", "dlt", "baseline", "ceiling"}
     ours = res["ours"]
-    assert ours["rows"] == res["baseline"]["rows"] == res["ceiling"]["rows"] == 3000
+    assert ours["rows"] == res["baseline"]["rows"] == res["ceiling"]["rows"] == res["dlt"]["rows"] == 3000
+    # dlt merged into a table keyed like core's: the loader a user would pick, on the same terms
+    assert res["dlt"]["keys"] == ["PRIMARY KEY (county_code, record_id)"]
+    assert {"extract", "normalize", "load"} <= set(res["dlt"]["stages"])
     assert ours["loaded"] + ours["quarantined"] == 3000 and ours["quarantined"] == 15  # one row in 200
     assert res["floor"]["rows"] == ours["loaded"]
     assert {"read_file", "check_batch", "run_gx_rules"} <= set(ours["stages"])
-    for line in ("ours / baseline =", "ours / ceiling  =", "ours / floor    =", "end to end:"):
+    for line in ("ours / baseline =", "ours / ceiling  =", "ours / floor    =", "ours / dlt      =", "end to end:"):
         assert line in proc.stdout
 
 
