@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: install demo test test-unit test-integration lint ui lock clean bench portal browser
+.PHONY: install demo test test-unit test-integration lint ui lock clean bench portal browser wheel
 
 install: $(VENV)/.installed
 
@@ -49,10 +49,17 @@ ui: install
 portal: install
 	$(BIN)/supervision portal
 
-# Throughput of one county file (ours vs pandas to_sql vs raw COPY), per stage and peak memory: docs/benchmarks.md.
+# Throughput of one county file (ours vs dlt merge vs pandas to_sql vs the floor and raw COPY), per stage and peak
+# memory: docs/benchmarks.md. The benchmarks, the simulator and the demo are the dev package include/supervision_dev
+# (on the path of this venv, not in the product wheel or the image).
 ROWS ?= 1000000
 bench: install
 	$(BIN)/python -m supervision_dev.bench --rows $(ROWS) $(BENCH_ARGS)
+
+# The product wheel in dist/: the supervision package with its data files, without the dev package
+# (tests/integration/test_wheel.py checks both). The Dockerfile builds the same wheel.
+wheel: install
+	$(BIN)/uv build --wheel -o dist
 
 # Re-resolve the pins after editing pyproject.toml dependencies.
 lock:
