@@ -87,7 +87,8 @@ class Entry:
 
 
 def entries(directory: Path | None = None) -> list[Entry]:
-    """The measures declared by the model files, in catalog order (the models' order, then each block's)."""
+    """The measures declared by the model files, in catalog order: by record type as the contract orders them,
+    then as each block lists them."""
     out = []
     for m in models(directory):
         block = _BLOCK.search(m.sql)
@@ -105,15 +106,13 @@ def entries(directory: Path | None = None) -> list[Entry]:
             if e.sql_key not in m.sql[block.end():]:
                 raise ValueError(f"{m.path}: measure {e.kpi} is declared but its SQL ({e.sql_key}) is not there")
             out.append(e)
-    return out
+    order = list(RECORD_TYPES)
+    return sorted(out, key=lambda e: order.index(e.record_type) if e.record_type in order else len(order))
 
 
 @cache
 def _catalog() -> tuple[Kpi, ...]:
-    # models() orders by dependencies and names: sort by record type as the contract does (a stable sort)
-    order = list(RECORD_TYPES)
-    es = sorted(entries(), key=lambda e: order.index(e.record_type) if e.record_type in order else len(order))
-    return tuple(k for e in es for k in e.expand())
+    return tuple(k for e in entries() for k in e.expand())
 
 
 def catalog() -> list[Kpi]:
@@ -140,7 +139,7 @@ def _cell(text: str | None) -> str:
 
 def _measures_table() -> str:
     rows = ["| kpi | 名称 | unit | period by | numerator | denominator | model |", "|---|---|---|---|---|---|---|"]
-    for e in sorted(entries(), key=lambda e: list(RECORD_TYPES).index(e.record_type)):
+    for e in entries():
         kpi, name_zh, numerator = e.kpi, e.name_zh, e.numerator
         if e.each:
             labels = list(EACH[e.each].values())

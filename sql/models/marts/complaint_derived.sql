@@ -1,4 +1,4 @@
--- marts.complaint_derived: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.complaint_derived: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi_contribution_complaint.py. Until this file: V103__marts_kpis.sql.
 CREATE OR REPLACE VIEW marts.complaint_derived WITH (security_invoker = true) AS
 SELECT f.*,

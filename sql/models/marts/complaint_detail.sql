@@ -1,4 +1,4 @@
--- marts.complaint_detail: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.complaint_detail: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi_contribution_complaint.py. Until this file: V103__marts_kpis.sql.
 CREATE OR REPLACE VIEW marts.complaint_detail WITH (security_invoker = true) AS
 SELECT c.*, dv.township_name, dv.county_name, dv.city_code, dv.city_name, dv.province_code, dv.province_name,

@@ -1,5 +1,5 @@
--- marts.compliance_city_month: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
--- Tested by tests/integration/marts/models/test_compliance.py. Until this file: V201__alerting_supervisor_access.sql.
+-- marts.compliance_city_month: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
+-- Tested by tests/integration/alerting/test_scorecards.py. Until this file: V201__alerting_supervisor_access.sql.
 CREATE OR REPLACE VIEW marts.compliance_city_month WITH (security_invoker = true) AS
 SELECT c.city_code, dv.name AS city_name, c.province_code, c.month,
        count(*) AS counties,

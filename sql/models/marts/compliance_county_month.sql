@@ -1,5 +1,5 @@
--- marts.compliance_county_month: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
--- Tested by tests/integration/marts/models/test_compliance.py. Until this file: V420__drop_folder_trust.sql.
+-- marts.compliance_county_month: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
+-- Tested by tests/integration/alerting/test_scorecards.py. Until this file: V420__drop_folder_trust.sql.
 CREATE OR REPLACE VIEW marts.compliance_county_month WITH (security_invoker = true) AS
 WITH days AS (
     SELECT county_code, date_trunc('month', business_date)::date AS month,

@@ -1,4 +1,4 @@
--- marts.kpi: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.kpi: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi.py. Until this file: V103__marts_kpis.sql.
 CREATE OR REPLACE VIEW marts.kpi WITH (security_invoker = true) AS
 SELECT v.level, v.division_code, d.name AS division_name, v.period_type, v.period_start, v.kpi,

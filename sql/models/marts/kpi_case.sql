@@ -1,4 +1,4 @@
--- marts.kpi_case: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.kpi_case: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi_case.py. Until this file: V103__marts_kpis.sql.
 CREATE OR REPLACE VIEW marts.kpi_case WITH (security_invoker = true) AS
 SELECT c.kpi, c.record_type, c.county_code, c.township_code, dv.county_name, dv.township_name, dv.city_code,

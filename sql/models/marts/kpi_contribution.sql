@@ -1,4 +1,4 @@
--- marts.kpi_contribution: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.kpi_contribution: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi.py. Until this file: V103__marts_kpis.sql.
 CREATE OR REPLACE VIEW marts.kpi_contribution WITH (security_invoker = true) AS
 SELECT * FROM marts.kpi_contribution_enforcement

@@ -1,4 +1,4 @@
--- marts.kpi_contribution_reconsideration: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.kpi_contribution_reconsideration: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi_contribution_reconsideration.py. Until this file: V103__marts_kpis.sql.
 -- The measures this view defines: the one home of their metadata (supervision.marts.kpis reads
 -- this block; docs/kpis.md is generated from it). Each measure's SQL is its row of the VALUES below.

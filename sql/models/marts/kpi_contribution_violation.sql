@@ -1,4 +1,4 @@
--- marts.kpi_contribution_violation: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.kpi_contribution_violation: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi_contribution_enforcement.py. Until this file: V103__marts_kpis.sql.
 CREATE OR REPLACE VIEW marts.kpi_contribution_violation WITH (security_invoker = true) AS
 SELECT 'legal_review_rate'::text AS kpi, 'enforcement_cases'::text AS record_type, v.county_code,

@@ -1,4 +1,4 @@
--- marts.reconsideration_case_detail: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.reconsideration_case_detail: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_kpi_contribution_reconsideration.py. Until this file: V103__marts_kpis.sql.
 CREATE OR REPLACE VIEW marts.reconsideration_case_detail WITH (security_invoker = true) AS
 SELECT r.*, dv.county_name, dv.city_code, dv.city_name, dv.province_code, dv.province_name

@@ -1,5 +1,5 @@
--- marts.submission_compliance_day: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
--- Tested by tests/integration/marts/models/test_compliance.py. Until this file: V200__alerting.sql.
+-- marts.submission_compliance_day: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
+-- Tested by tests/integration/alerting/test_scorecards.py. Until this file: V200__alerting.sql.
 CREATE OR REPLACE VIEW marts.submission_compliance_day WITH (security_invoker = true) AS
 SELECT county_code, business_date,
        min(due_at) FILTER (WHERE NOT exempt)                             AS due_at,

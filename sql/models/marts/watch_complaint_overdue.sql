@@ -1,4 +1,4 @@
--- marts.watch_complaint_overdue: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.watch_complaint_overdue: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_watchlist.py. Until this file: V104__marts_watchlists.sql.
 CREATE OR REPLACE VIEW marts.watch_complaint_overdue WITH (security_invoker = true) AS
 SELECT c.county_code, c.county_name, c.township_key AS township_code, c.township_name, c.city_code, c.province_code,

@@ -1,4 +1,4 @@
--- marts.watch_major_without_review: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.watch_major_without_review: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_watchlist.py. Until this file: V104__marts_watchlists.sql.
 CREATE OR REPLACE VIEW marts.watch_major_without_review WITH (security_invoker = true) AS
 SELECT v.county_code, dv.county_name, v.township_key AS township_code, dv.township_name, dv.city_code,

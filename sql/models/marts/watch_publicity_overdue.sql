@@ -1,4 +1,4 @@
--- marts.watch_publicity_overdue: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.watch_publicity_overdue: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_watchlist.py. Until this file: V104__marts_watchlists.sql.
 CREATE OR REPLACE VIEW marts.watch_publicity_overdue WITH (security_invoker = true) AS
 SELECT e.county_code, e.county_name, e.township_key AS township_code, e.township_name, e.city_code, e.province_code,

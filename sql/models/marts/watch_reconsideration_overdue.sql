@@ -1,4 +1,4 @@
--- marts.watch_reconsideration_overdue: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.watch_reconsideration_overdue: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_watchlist.py. Until this file: V104__marts_watchlists.sql.
 CREATE OR REPLACE VIEW marts.watch_reconsideration_overdue WITH (security_invoker = true) AS
 SELECT c.county_code, c.county_name, c.city_code, c.province_code, c.record_id, c.case_number,

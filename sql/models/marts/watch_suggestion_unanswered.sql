@@ -1,4 +1,4 @@
--- marts.watch_suggestion_unanswered: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.watch_suggestion_unanswered: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_watchlist.py. Until this file: V104__marts_watchlists.sql.
 CREATE OR REPLACE VIEW marts.watch_suggestion_unanswered WITH (security_invoker = true) AS
 SELECT l.county_code, l.county_name, l.city_code, l.province_code, l.record_id, l.court_case_number,

@@ -1,4 +1,4 @@
--- marts.watchlist: a model (sql/README.md), re-deployed after the migrations by supervision.warehouse.models.
+-- marts.watchlist: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
 -- Tested by tests/integration/marts/models/test_watchlist.py. Until this file: V104__marts_watchlists.sql.
 CREATE OR REPLACE VIEW marts.watchlist WITH (security_invoker = true) AS
 SELECT 'complaint_overdue'::text AS kind, '投诉举报超期未办结'::text AS kind_zh, 'complaints'::text AS record_type,
