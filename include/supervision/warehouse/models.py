@@ -21,6 +21,7 @@ nothing is recorded yet, so the old views are dropped and the models create them
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +32,8 @@ import psycopg
 from psycopg import sql
 
 from supervision import settings
+
+log = logging.getLogger(__name__)
 
 MODELS_DIR = settings.SQL_DIR / "models"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -89,21 +92,18 @@ def models(directory: Path | None = None) -> list[Model]:
     return [found[q] for q in TopologicalSorter(graph).static_order()]
 
 
-def find(name: str, directory: Path | None = None) -> Model:
-    """The model of a view (``marts.kpi`` or ``kpi``)."""
-    for m in models(directory):
-        if name in (m.qualified, m.name):
-            return m
-    raise KeyError(name)
-
-
 def _up_to_date(conn: psycopg.Connection, todo: list[Model]) -> bool:
     recorded = dict(conn.execute("SELECT name, checksum FROM ops.schema_model").fetchall())
     if recorded != {m.qualified: m.checksum for m in todo}:
         return False
-    present = conn.execute("SELECT count(to_regclass(n)) FROM unnest(%s::text[]) n",
-                           ([m.qualified for m in todo],)).fetchone()[0]
-    return present == len(todo)
+    return len(_views(conn, [m.qualified for m in todo])) == len(todo)
+
+
+def _views(conn: psycopg.Connection, names: list[str]) -> list[str]:
+    """Those of ``names`` that are views in the database."""
+    return [r[0] for r in conn.execute(
+        "SELECT n FROM unnest(%s::text[]) n JOIN pg_class c ON c.oid = to_regclass(n) WHERE c.relkind = 'v' "
+        "ORDER BY n", (names,))]
 
 
 def deploy_models(conn: psycopg.Connection, directory: Path | None = None, *, force: bool = False) -> list[str]:
@@ -119,8 +119,7 @@ def deploy_models(conn: psycopg.Connection, directory: Path | None = None, *, fo
             return []
         recorded = [r[0] for r in conn.execute("SELECT name FROM ops.schema_model ORDER BY name")]
         names = {m.qualified for m in todo} | set(recorded)
-        existing = [r[0] for r in conn.execute(
-            "SELECT n FROM unnest(%s::text[]) n WHERE to_regclass(n) IS NOT NULL ORDER BY n", (sorted(names),))]
+        existing = _views(conn, sorted(names))
         if existing:
             try:
                 conn.execute(sql.SQL("DROP VIEW {}").format(
@@ -136,4 +135,5 @@ def deploy_models(conn: psycopg.Connection, directory: Path | None = None, *, fo
         with conn.cursor().copy("COPY ops.schema_model (name, checksum) FROM STDIN") as copy:
             for m in todo:
                 copy.write_row((m.qualified, m.checksum))
+    log.info("deployed %d SQL models (%d views dropped first)", len(todo), len(existing))
     return [m.qualified for m in todo]
