@@ -1,5 +1,5 @@
 -- marts.kpi_vs_target: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
--- Tested by tests/portal/test_targets_sql.py. Until this file: V500__portal_access.sql.
+-- Tested by tests/integration/marts/models/test_kpi_vs_target.py. Until this file: V500__portal_access.sql.
 CREATE OR REPLACE VIEW marts.kpi_vs_target WITH (security_invoker = true) AS
 SELECT k.*, t.comparator, t.target, t.target_label, t.source AS target_source,
        CASE WHEN t.target IS NULL OR k.denominator IS NULL OR k.denominator = 0 THEN NULL
