@@ -1,21 +1,36 @@
 """The catalog of supervision measures (domain.md, "Supervision measures"): names, units and what they count.
 
-The SQL of each measure is the view ``marts.kpi_case`` (sql/migrations/V103__marts_kpis.sql); this catalog fills
-``marts.kpi_definition`` and docs/kpis.md. Volume breakdowns (acts by action type and by domain) follow the
-contract's enums, so a new enum value gets its measure without an edit here (its label falls back to the code).
+Each measure has one home: the model file of the view that computes it, ``sql/models/marts/kpi_contribution_<record
+type>.sql``, whose ``/* kpis: ... */`` block gives its metadata (name, Chinese label, unit, period, numerator and
+denominator in words) right above the SQL (its row of the view's VALUES). This module reads those blocks: the
+catalog fills ``marts.kpi_definition`` and docs/kpis.md (``python -m supervision.marts.kpis docs/kpis.md``
+rewrites its generated parts). Volume breakdowns (acts by action type and by domain) follow the contract's enums
+(an entry with ``each``), so a new enum value gets its measure without an edit (its label falls back to the code).
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
-from supervision.contract import ACTION_TYPES, ACTION_TYPES_ZH, DOMAINS, DOMAINS_ZH
+import yaml
+
+from supervision.contract import ACTION_TYPES, ACTION_TYPES_ZH, DOMAINS, DOMAINS_ZH, RECORD_TYPES
+from supervision.warehouse.models import Model, models
 
 RATIO, COUNT, YUAN = "ratio", "count", "yuan"
 
 # Chinese labels come from the contract (one definition beside the fields)
 ACTION_TYPE_ZH = dict(zip(ACTION_TYPES, ACTION_TYPES_ZH, strict=True))
 DOMAIN_ZH = dict(zip(DOMAINS, DOMAINS_ZH, strict=True))
+EACH = {"action_type": ACTION_TYPE_ZH, "domain": DOMAIN_ZH}  # enums a measure can be broken down by
+
+_BLOCK = re.compile(r"^/\* kpis:\n(.*?)^\*/", re.S | re.M)
+_RECORD_TYPE = re.compile(r"'(\w+)'::text AS record_type")
+_FIELDS = ("kpi", "family", "each", "name_zh", "name_en", "unit", "period_by", "numerator", "denominator")
 
 
 @dataclass(frozen=True)
@@ -29,91 +44,79 @@ class Kpi:
     period_by: str
     numerator: str
     denominator: str | None = None
+    model: str = ""  # the model file that defines it, relative to the repository's sql/ directory
 
     @property
     def township_level(self) -> bool:
         return self.record_type in ("enforcement_cases", "complaints")  # the record types with a township code
 
 
-_DECIDED_REC = "cases decided in the period (outcome not pending, decided_date set)"
-_CONCLUDED = "cases concluded in the period (outcome not pending; period of judgment_date), all concluded outcomes"
-_PENALTY = "penalty decisions (action_type penalty, not withdrawn) by decided_date"
+@dataclass(frozen=True)
+class Entry:
+    """One measure as its model file declares it (``each``: one measure per value of that contract enum)."""
+    model: Model
+    record_type: str
+    kpi: str
+    name_zh: str
+    name_en: str
+    unit: str
+    period_by: str
+    numerator: str
+    denominator: str | None = None
+    family: str | None = None
+    each: str | None = None
 
-BASE: tuple[Kpi, ...] = (
-    Kpi("enforcement_acts", "enforcement_acts", "行政执法行为数", "Enforcement acts", COUNT, "enforcement_cases",
-        "filed_date", "enforcement acts filed in the period (any status)"),
-    Kpi("full_process_record_rate", "full_process_record_rate", "全过程记录率", "Full-process recording rate", RATIO,
-        "enforcement_cases", "filed_date", "acts with full_process_recorded", "enforcement acts filed in the period"),
-    Kpi("publicity_rate", "publicity_rate", "执法决定公示率(按期)", "Decisions publicized on time", RATIO,
-        "enforcement_cases", "publicity_due_date",
-        "decisions publicized on or before their deadline (7 working days after decided_date for licensing and "
-        "penalty, 20 for other decisions)",
-        "decisions (not withdrawn) whose publicity deadline falls in the period, counted once publicized or once "
-        "the deadline has passed (before as_of_date)"),
-    Kpi("legal_review_rate", "legal_review_rate", "重大执法决定法制审核率", "Legal review of major decisions", RATIO,
-        "enforcement_cases", "decided_date", "decided major decisions with legal_review_done",
-        "major decisions (is_major, not withdrawn) decided in the period, including those reported without legal "
-        "review and quarantined for it"),
-    Kpi("penalty_decisions", "penalty_decisions", "行政处罚决定数", "Penalty decisions", COUNT, "enforcement_cases",
-        "decided_date", _PENALTY),
-    Kpi("fine_amount", "fine_amount", "罚款金额(元)", "Fines (yuan)", YUAN, "enforcement_cases", "decided_date",
-        "sum of fine_amount of " + _PENALTY),
-    Kpi("confiscated_amount", "confiscated_amount", "没收金额(元)", "Confiscations (yuan)", YUAN, "enforcement_cases",
-        "decided_date", "sum of confiscated_amount of " + _PENALTY),
-    Kpi("reconsideration_received", "reconsideration_received", "行政复议收案数", "Reconsideration applications",
-        COUNT, "reconsideration_cases", "received_date", "applications received in the period"),
-    Kpi("reconsideration_decided", "reconsideration_decided", "行政复议审结数", "Reconsideration cases decided", COUNT,
-        "reconsideration_cases", "decided_date", _DECIDED_REC),
-    Kpi("reconsideration_correction_rate", "reconsideration_correction_rate", "行政复议直接纠错率",
-        "Reconsideration correction rate", RATIO, "reconsideration_cases", "decided_date",
-        "decided cases with outcome revoked, altered, confirmed_illegal, ordered_performance or confirmed_invalid",
-        _DECIDED_REC),
-    Kpi("reconsideration_on_time_rate", "reconsideration_on_time_rate", "行政复议按期审结率",
-        "Reconsideration decided on time", RATIO, "reconsideration_cases", "decided_date",
-        "decided cases with decided_date <= deadline: accepted_date (else received_date) + 60 days (30 for the "
-        "simplified procedure), +30 when extended, moved to the next working day if it falls on a rest day",
-        _DECIDED_REC),
-    Kpi("litigation_filed", "litigation_filed", "行政应诉收案数", "Lawsuits filed", COUNT, "litigation_cases",
-        "filed_date", "lawsuits filed in the period"),
-    Kpi("litigation_concluded", "litigation_concluded", "行政应诉审结数", "Lawsuits concluded", COUNT,
-        "litigation_cases", "judgment_date", _CONCLUDED),
-    Kpi("litigation_loss_rate", "litigation_loss_rate", "行政诉讼败诉率", "Litigation loss rate", RATIO,
-        "litigation_cases", "judgment_date", "concluded cases with outcome lost", _CONCLUDED),
-    Kpi("head_appearance_rate", "head_appearance_rate", "负责人出庭应诉率", "Head appearance rate", RATIO,
-        "litigation_cases", "hearing_date", "heard cases where the agency head appeared",
-        "cases heard in the period (hearing_date); the plans demand at least 1/3"),
-    Kpi("head_appearance_rate_required", "head_appearance_rate_required", "负责人出庭应诉率(通知出庭)",
-        "Head appearance where required", RATIO, "litigation_cases", "hearing_date",
-        "heard cases with head_appearance_required where the head appeared",
-        "cases heard in the period where the court required the head to appear; the plans demand 100%"),
-    Kpi("judicial_suggestion_reply_rate", "judicial_suggestion_reply_rate", "司法建议按期办复率",
-        "Judicial suggestions answered on time", RATIO, "litigation_cases", "suggestion_due_date",
-        "suggestions replied within 60 days (suggestion_replied_date <= due)",
-        "suggestions whose 60 days end in the period (from judgment_date, else hearing_date, else filed_date), "
-        "counted once replied or once the 60 days have passed"),
-    Kpi("complaints_received", "complaints_received", "投诉举报收件数", "Complaints received", COUNT, "complaints",
-        "received_date", "complaints received in the period"),
-    Kpi("complaints_handled", "complaints_handled", "投诉举报办结数", "Complaints handled", COUNT, "complaints",
-        "handled_date", "complaints handled in the period"),
-    Kpi("complaint_on_time_rate", "complaint_on_time_rate", "投诉举报按期办结率", "Complaints handled on time", RATIO,
-        "complaints", "handled_date, else due_date", "complaints handled within 60 days of receipt",
-        "complaints handled in the period (on time or late), and complaints still open whose 60 days ran out in "
-        "the period (overdue, never on time); withdrawn complaints never handled are left out"),
-)
+    def expand(self) -> list[Kpi]:
+        rel = self.model.path.relative_to(self.model.path.parents[2]).as_posix()
+        fields = dict(name_zh=self.name_zh, name_en=self.name_en, numerator=self.numerator,
+                      denominator=self.denominator)
+        if self.each is None:
+            return [Kpi(self.kpi, self.family or self.kpi, unit=self.unit, record_type=self.record_type,
+                        period_by=self.period_by, model=rel, **fields)]
+        out = []
+        for value, zh in EACH[self.each].items():
+            f = {k: v if v is None else v.format(value=value, zh=zh) for k, v in fields.items()}
+            out.append(Kpi(self.kpi.format(value=value), self.family or self.kpi, unit=self.unit,
+                           record_type=self.record_type, period_by=self.period_by, model=rel, **f))
+        return out
+
+    @property
+    def sql_key(self) -> str:
+        """How the model's SQL names the measure: 'publicity_rate', or 'enforcement_acts.action.' || ..."""
+        return "'" + (self.kpi.split("{")[0] if self.each else self.kpi + "'")
+
+
+def entries(directory: Path | None = None) -> list[Entry]:
+    """The measures declared by the model files, in catalog order: by record type as the contract orders them,
+    then as each block lists them."""
+    out = []
+    for m in models(directory):
+        block = _BLOCK.search(m.sql)
+        if block is None:
+            continue
+        rt = _RECORD_TYPE.search(m.sql)
+        if rt is None:
+            raise ValueError(f"{m.path}: a view defining measures names its record_type ('...'::text AS record_type)")
+        for d in yaml.safe_load(block.group(1)):
+            unknown = set(d) - set(_FIELDS)
+            if unknown or d.get("unit") not in (RATIO, COUNT, YUAN) or (d.get("each") not in (None, *EACH)):
+                raise ValueError(f"{m.path}: measure {d.get('kpi')}: unknown fields {sorted(unknown)}, a unit among "
+                                 f"{RATIO}/{COUNT}/{YUAN}, each among {sorted(EACH)}")
+            e = Entry(model=m, record_type=rt.group(1), **d)
+            if e.sql_key not in m.sql[block.end():]:
+                raise ValueError(f"{m.path}: measure {e.kpi} is declared but its SQL ({e.sql_key}) is not there")
+            out.append(e)
+    order = list(RECORD_TYPES)
+    return sorted(out, key=lambda e: order.index(e.record_type) if e.record_type in order else len(order))
+
+
+@cache
+def _catalog() -> tuple[Kpi, ...]:
+    return tuple(k for e in entries() for k in e.expand())
 
 
 def catalog() -> list[Kpi]:
-    out = list(BASE[:1])
-    for a in ACTION_TYPES:
-        out.append(Kpi(f"enforcement_acts.action.{a}", "enforcement_acts.action",
-                       f"行政执法行为数: {ACTION_TYPE_ZH.get(a, a)}", f"Enforcement acts: {a}", COUNT,
-                       "enforcement_cases", "filed_date", f"acts with action_type {a} filed in the period"))
-    for d in DOMAINS:
-        out.append(Kpi(f"enforcement_acts.domain.{d}", "enforcement_acts.domain",
-                       f"行政执法行为数: {DOMAIN_ZH.get(d, d)}领域", f"Enforcement acts: {d}", COUNT,
-                       "enforcement_cases", "filed_date", f"acts in domain {d} filed in the period"))
-    out += BASE[1:]
-    return out
+    return list(_catalog())
 
 
 def definition_rows() -> list[tuple]:
@@ -123,3 +126,69 @@ def definition_rows() -> list[tuple]:
 
 DEFINITION_COLUMNS = ("kpi", "family", "name_zh", "name_en", "unit", "record_type", "period_by", "numerator",
                       "denominator", "township_level", "sort")
+
+
+# docs/kpis.md: the parts between these markers are generated from the model files (a test compares).
+_DOC_PART = re.compile(r"(<!-- generated: (\w+) -->\n).*?(<!-- end: \2 -->)", re.S)
+_DOC_CMD = "python -m supervision.marts.kpis docs/kpis.md"
+
+
+def _cell(text: str | None) -> str:
+    return "" if text is None else text.replace("|", "\\|").replace("\n", " ")
+
+
+def _measures_table() -> str:
+    rows = ["| kpi | 名称 | unit | period by | numerator | denominator | model |", "|---|---|---|---|---|---|---|"]
+    for e in entries():
+        kpi, name_zh, numerator = e.kpi, e.name_zh, e.numerator
+        if e.each:
+            labels = list(EACH[e.each].values())
+            kpi = kpi.format(value=f"<{e.each}>")
+            name_zh = name_zh.format(zh=" / ".join(labels[:2]) + " / …", value=f"<{e.each}>")
+            numerator = numerator.format(value=f"`<{e.each}>`") + " (one measure per value of the contract's enum)"
+        rows.append(f"| `{kpi}` | {_cell(name_zh)} | {e.unit} | {_cell(e.period_by)} | {_cell(numerator)} | "
+                    f"{_cell(e.denominator)} | [{e.model.name}](../sql/models/{e.model.schema}/{e.model.name}.sql) |")
+    return "\n".join(rows) + "\n"
+
+
+def _view_sql(m: Model) -> str:
+    body = re.search(r"^CREATE (?:OR REPLACE )?VIEW .*?;$", m.sql, re.S | re.M).group(0)
+    return f"`{m.qualified}` ([{m.path.name}](../sql/models/{m.schema}/{m.path.name})):\n\n```sql\n{body}\n```\n"
+
+
+def _sql_section() -> str:
+    """Each contribution view (by record type), after the *_derived views it reads."""
+    everything = models()
+    names = {m.qualified for m in everything}
+    order = list(RECORD_TYPES)
+
+    def rank(m: Model) -> int:
+        rt = _RECORD_TYPE.search(m.sql)
+        return order.index(rt.group(1)) if rt and rt.group(1) in order else len(order)
+
+    shown: list[Model] = []
+    # by record type; the view that declares the measures first
+    for m in sorted((m for m in everything if m.name.startswith("kpi_contribution_")),
+                    key=lambda m: (rank(m), _BLOCK.search(m.sql) is None)):
+        shown += [d for d in everything if d.qualified in m.reads(names) and d.name.endswith("_derived")
+                  and d not in shown] + [m]
+    return "\n".join(_view_sql(m) for m in shown)
+
+
+def render_docs(text: str) -> str:
+    """docs/kpis.md with its generated parts (``measures``, ``sql``) rewritten from the model files."""
+    parts = {"measures": _measures_table, "sql": _sql_section}
+
+    def sub(m: re.Match) -> str:
+        return m.group(1) + parts[m.group(2)]() + m.group(3)
+
+    out, n = _DOC_PART.subn(sub, text)
+    if n != len(parts):
+        raise ValueError(f"docs/kpis.md needs the markers <!-- generated: NAME --> ... <!-- end: NAME --> of "
+                         f"{sorted(parts)}")
+    return out
+
+
+if __name__ == "__main__":  # python -m supervision.marts.kpis docs/kpis.md
+    doc = Path(sys.argv[1])
+    doc.write_text(render_docs(doc.read_text(encoding="utf-8")), encoding="utf-8")

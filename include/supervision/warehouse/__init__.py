@@ -1,6 +1,7 @@
 """The PostgreSQL warehouse: connection (embedded server by default), migrations, ledger and loading.
 
-Modules: ``connection`` (where the warehouse is), ``migrate`` (schema and reference data), ``ddl`` (core
+Modules: ``connection`` (where the warehouse is), ``migrate`` (schema and reference data), ``models``
+(the views of sql/models, deployed after the migrations), ``ddl`` (core
 tables from the contract), ``ledger`` (ops.submission, ops.quarantine), ``load`` (core tables).
 Names are re-exported lazily so that ``supervision db url`` does not pay for pandas and pyarrow.
 """
@@ -12,6 +13,7 @@ _EXPORTS = {
     "redacted": "connection", "start_embedded": "connection", "stop_embedded": "connection",
     "embedded_running": "connection",
     "migrate": "migrate", "prepare_warehouse": "migrate", "load_divisions": "migrate",
+    "deploy_models": "models",
     "record_submission": "ledger", "write_quarantine": "ledger",
     "load_records": "load", "LoadResult": "load",
     "core_table_ddl": "ddl",

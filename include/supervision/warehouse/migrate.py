@@ -94,8 +94,13 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, referenc
 
 
 def prepare_warehouse(conn: psycopg.Connection) -> list[str]:
-    """Migrate and load reference data: what every task calls first. Takes milliseconds when up to date."""
-    return migrate(conn, reference=True)
+    """Migrate, load reference data and deploy the SQL models (sql/models, after the migrations: they read the
+    tables the migrations make). Takes milliseconds when up to date. Returns the migrations applied."""
+    from supervision.warehouse.models import deploy_models
+
+    applied = migrate(conn, reference=True)
+    deploy_models(conn, force=bool(applied))  # a migration may have changed what a view reads
+    return applied
 
 
 def load_divisions(conn: psycopg.Connection, *, force: bool = False) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from decimal import Decimal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pandas as pd
@@ -251,3 +252,24 @@ def login_url(url: str, login: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit(parts._replace(netloc=f"{quote(login, safe='')}:{quote(TEST_PASSWORD, safe='')}@{host}"))
+
+
+# --- reading the figures (the model tests) ----------------------------------------------------------------------
+
+D = Decimal
+
+
+def kpi(conn, division: str, period_type: str, period_start: str, name: str):
+    """(numerator, denominator, value) of a measure from marts.kpi, or None."""
+    row = conn.execute("SELECT numerator, denominator, value FROM marts.kpi WHERE division_code = %s AND "
+                       "period_type = %s AND period_start = %s AND kpi = %s",
+                       (division, period_type, period_start, name)).fetchone()
+    return None if row is None else tuple(None if v is None else D(v) for v in row)
+
+
+def ratio(num, den, value=None):
+    return (D(num), D(den), D(value) if value is not None else round(D(num) / D(den), 4))
+
+
+def count(n):
+    return (D(n), None, D(n))

@@ -1,0 +1,17 @@
+-- marts.compliance_province_month: a model, re-deployed after the migrations (supervision.warehouse.models, sql/README.md).
+-- Tested by tests/integration/alerting/test_scorecards.py. Until this file: V201__alerting_supervisor_access.sql.
+CREATE OR REPLACE VIEW marts.compliance_province_month WITH (security_invoker = true) AS
+SELECT c.province_code, dv.name AS province_name, c.month,
+       sum(counties) AS counties,
+       sum(business_days) AS business_days, sum(exempt_days) AS exempt_days, sum(on_time_days) AS on_time_days,
+       sum(valid_days) AS valid_days, sum(on_time_valid_days) AS on_time_valid_days, sum(late_days) AS late_days,
+       round(sum(on_time_valid_days)::numeric / nullif(sum(business_days), 0), 4) AS on_time_valid_share,
+       sum(alerts_late) AS alerts_late, sum(alerts_missing) AS alerts_missing, sum(alerts_rejected) AS alerts_rejected,
+       sum(alerts_invalid) AS alerts_invalid, sum(alerts_volume_anomaly) AS alerts_volume_anomaly,
+       sum(alerts_stale_source) AS alerts_stale_source, sum(alerts_chronic_late) AS alerts_chronic_late,
+       sum(alerts_unresolved) AS alerts_unresolved, sum(alerts_total) AS alerts_total
+FROM marts.compliance_city_month c
+LEFT JOIN LATERAL marts.division_label(c.province_code) dv ON true
+WHERE marts.in_my_area(c.province_code)
+GROUP BY c.province_code, dv.name, c.month;
+SELECT marts.expose_view('marts.compliance_province_month');
