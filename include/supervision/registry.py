@@ -61,7 +61,7 @@ class County:
         hh, mm = (int(x) for x in self.deadline.split(":"))
         day = business_date + timedelta(days=self.deadline_day_offset)
         if self.deadline_on_rest_days == "next_working_day":
-            from supervision.alerting.calendar import next_working_day  # official PRC calendar
+            from supervision.calendar import next_working_day  # official PRC calendar, with the overrides
 
             day = next_working_day(day)
         return datetime.combine(day, time(hh, mm), tzinfo=ZoneInfo(TIMEZONE))

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from supervision.marts import calendar
+from supervision import calendar
 
 from .marts_support import AS_OF
 
