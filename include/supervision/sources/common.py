@@ -13,10 +13,10 @@ import os
 import re
 import sys
 from datetime import datetime
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pandas as pd
 
+from supervision.config.connections import connection_env, parse_connection
 from supervision.contract import RecordType
 from supervision.registry import County
 
@@ -93,10 +93,6 @@ class SourceSchemaError(SourceRejected):
 # ---------------------------------------------------------------------------------------------- Airflow connections
 
 
-def connection_env(conn_id: str) -> str:
-    return "AIRFLOW_CONN_" + re.sub(r"[^A-Za-z0-9]", "_", conn_id).upper()
-
-
 def airflow_connection(conn_id: str) -> dict:
     """The Airflow connection ``conn_id`` as a dict (conn_type, host, port, login, password, schema, extra, uri).
 
@@ -122,33 +118,6 @@ def airflow_connection(conn_id: str) -> dict:
                                     f"(Admin → Connections, a secrets backend, or env {env})") from None
     raise SourceConfigError(f"Airflow connection {conn_id!r} is not defined: set env {env} "
                             "(URI or JSON) or add the connection in Airflow")
-
-
-def parse_connection(value: str) -> dict:
-    value = value.strip()
-    if value.startswith("{"):
-        doc = json.loads(value)
-        if not isinstance(doc, dict):
-            raise ValueError("JSON connection must be an object")
-        extra = doc.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
-        return {"conn_type": doc.get("conn_type"), "host": doc.get("host"), "port": doc.get("port"),
-                "login": doc.get("login"), "password": doc.get("password"), "schema": doc.get("schema"),
-                "extra": extra, "uri": None}
-    parts = urlsplit(value)
-    if not parts.scheme:
-        raise ValueError("expected scheme://... or a JSON object")
-    extra: dict = {}
-    for k, v in parse_qsl(parts.query):
-        if k == "__extra__":
-            extra.update(json.loads(v))
-        else:
-            extra[k] = v
-    return {"conn_type": parts.scheme.replace("-", "_"), "host": unquote(parts.hostname or "") or None,
-            "port": parts.port, "login": unquote(parts.username) if parts.username else None,
-            "password": unquote(parts.password) if parts.password else None,
-            "schema": unquote(parts.path.lstrip("/")) or None, "extra": extra, "uri": value}
 
 
 # ---------------------------------------------------------------------------------------------- config values
