@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -319,3 +321,12 @@ def test_unknown_entry_key_is_named(tmp_path):
         """)
     with pytest.raises(RegistryError, match=r"counties\[0\] \(code 411002\): unknown key 'dealine' \(known: code, name"):
         load_registry(path)
+
+
+def test_loading_the_registry_does_not_import_alerting():
+    # the models live in supervision.config: registry and alerting.settings no longer import each other
+    code = ("import sys; from supervision.registry import load_registry; from supervision.settings import "
+            "DEFAULT_REGISTRY; load_registry(DEFAULT_REGISTRY); "
+            "print(sorted(m for m in sys.modules if m.startswith('supervision.alerting')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, ConfigDict, ValidationInfo, model_validator
 
 from supervision.config.alerting import AlertSettings
 from supervision.config.contacts import Contact, ReachableContact
-from supervision.config.sources import PULL_TRANSPORTS, TRANSPORTS, Source
+from supervision.config.sources import TRANSPORTS, Source
 from supervision.config.values import HHMM, Number, Section, Whole
 from supervision.settings import TIMEZONE
 
@@ -59,10 +59,6 @@ class County(Section):
             # the county's transport picks the source model (the YAML does not repeat it inside 'source')
             data["source"] = {**(data.get("source") or {}), "transport": transport}
         return data
-
-    @property
-    def pulls(self) -> bool:
-        return self.transport in PULL_TRANSPORTS
 
     def deadline_at(self, business_date: date) -> datetime:
         """The moment (Asia/Shanghai) by which this county's submission for business_date is due."""
