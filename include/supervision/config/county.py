@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, ConfigDict, ValidationInfo, model_validator
+from pydantic import AfterValidator, ValidationInfo, model_validator
 
 from supervision.config.alerting import AlertSettings
 from supervision.config.contacts import Contact, ReachableContact
@@ -72,8 +72,6 @@ class County(Section):
 
 
 class Registry(Section):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
     name: str
     path: Path
     counties: tuple[County, ...]

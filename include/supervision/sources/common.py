@@ -15,10 +15,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from supervision.config import sources as config_sources
 from supervision.config import values as config_values
 from supervision.config.connections import connection_env, parse_connection
-from supervision.contract import RecordType
 from supervision.registry import County
 
 
@@ -139,14 +137,6 @@ def source_config(county: County, kind: str):
     return src
 
 
-def field_mapping(rt: RecordType, common: dict | None, specific: dict | None, where: str) -> dict[str, str]:
-    """contract field -> county name, for every contract field (unmapped fields keep their contract name)."""
-    try:
-        return config_sources.field_mapping(rt, common, specific)
-    except ValueError as e:
-        raise SourceConfigError(f"{where}: {e}") from None
-
-
 # ---------------------------------------------------------------------------------------------- batches
 
 
@@ -182,6 +172,6 @@ def describe_window(low: datetime | None, high: datetime, tz) -> str:
 __all__ = [
     "MalformedResponse", "PageSequenceError", "SourceAuthError", "SourceConfigError", "SourceError",
     "SourceRateLimited", "SourceRejected", "SourceRequestError", "SourceSchemaError", "SourceUnavailable",
-    "airflow_connection", "batch_sha256", "connection_env", "describe_window", "field_mapping", "parse_connection",
+    "airflow_connection", "batch_sha256", "connection_env", "describe_window", "parse_connection",
     "seconds", "source_config", "strings_frame",
 ]
