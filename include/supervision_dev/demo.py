@@ -105,7 +105,7 @@ def demo_county_systems(day: date, registry: str, counties: list[str] | None):
 def _conn_envs(reg, codes: list[str]) -> list[str]:
     from supervision.sources.common import connection_env
 
-    return [connection_env(conn_id) for code in codes if (conn_id := (reg.county(code).source or {}).get("conn_id"))]
+    return [connection_env(conn_id) for code in codes if (conn_id := getattr(reg.county(code).source, "conn_id", None))]
 
 
 def cmd_demo(args) -> int:

@@ -49,7 +49,7 @@ def test_the_wheel_holds_the_data_files_and_no_dev_module(wheel: Path):
     expected = (_data_files(REPO / "sql", "supervision/sql") | _data_files(REPO / "include" / "data", "supervision/data")
                 | _data_files(PACKAGE, "supervision"))
     assert "supervision/sql/migrations/V001__schemas.sql" in expected  # the walk above found the repository's files
-    assert {"supervision/targets.yaml", "supervision/marts/calendar_overrides.yaml",
+    assert {"supervision/targets.yaml", "supervision/calendar_overrides.yaml",
             "supervision/data/registries/henan.yaml", "supervision/data/divisions/areas.csv",
             "supervision/portal/templates/base.html", "supervision/portal/static/portal.css"} <= expected
     assert expected - names == set()

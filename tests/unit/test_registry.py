@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -110,7 +112,7 @@ def test_defaults_apply_and_entries_override_them(tmp_path):
         - code: "411003"
           transport: database
           contact: {CONTACT}
-        """, defaults="defaults:\n  transport: http_api\n  reject_threshold: 0.05\n")
+        """, defaults="defaults:\n  transport: http_api\n  reject_threshold: 0.05\n  source: {conn_id: county_conn}\n")
     reg = load_registry(path)
     assert [c.transport for c in reg.counties] == ["http_api", "database"]
     assert {c.reject_threshold for c in reg.counties} == {0.05}
@@ -144,16 +146,16 @@ BAD_ENTRIES = {  # id: (fields of the second entry, what the error says)
     "city-level-code": ({"code": '"4110"'}, "4110 is not a county-level division"),
     "province-level-code": ({"code": '"41"'}, "41 is not a county-level division"),
     "township-code": ({"code": '"411002001"'}, "411002001 is not a county-level division"),
-    "name-mismatch": ({"name": "魏都县"}, "name '魏都县' does not match the division reference '魏都区'"),
-    "wrong-city": ({"city": "郑州市"}, "city '郑州市' is not the parent of 411002 (许昌市, 4110)"),
-    "wrong-city-code": ({"city": '"4101"'}, "city '4101' is not the parent of 411002"),
-    "bad-deadline-hour": ({"deadline": '"25:00"'}, "deadline '25:00' is not HH:MM"),
-    "bad-deadline-text": ({"deadline": '"6am"'}, "deadline '6am' is not HH:MM"),
-    "bad-transport": ({"transport": "ftp"}, "transport 'ftp' is not one of file_drop, http_api, database"),
-    "threshold-above-1": ({"reject_threshold": "1.5"}, "reject_threshold 1.5 is not between 0 and 1"),
-    "threshold-negative": ({"reject_threshold": "-0.1"}, "reject_threshold -0.1 is not between 0 and 1"),
-    "threshold-not-a-number": ({"reject_threshold": "high"}, "reject_threshold 'high' is not a number"),
-    "day-offset-not-a-number": ({"deadline_day_offset": "next"}, "deadline_day_offset 'next' is not a whole number"),
+    "name-mismatch": ({"name": "魏都县"}, "name: '魏都县' does not match the division reference '魏都区'"),
+    "wrong-city": ({"city": "郑州市"}, "city: '郑州市' is not the parent of 411002 (许昌市, 4110)"),
+    "wrong-city-code": ({"city": '"4101"'}, "city: '4101' is not the parent of 411002"),
+    "bad-deadline-hour": ({"deadline": '"25:00"'}, "deadline: '25:00' is not HH:MM"),
+    "bad-deadline-text": ({"deadline": '"6am"'}, "deadline: '6am' is not HH:MM"),
+    "bad-transport": ({"transport": "ftp"}, "transport: 'ftp' is not one of file_drop, http_api, database"),
+    "threshold-above-1": ({"reject_threshold": "1.5"}, "reject_threshold: 1.5 is not between 0 and 1"),
+    "threshold-negative": ({"reject_threshold": "-0.1"}, "reject_threshold: -0.1 is not between 0 and 1"),
+    "threshold-not-a-number": ({"reject_threshold": "high"}, "reject_threshold: 'high' is not a number"),
+    "day-offset-not-a-number": ({"deadline_day_offset": "next"}, "deadline_day_offset: 'next' is not a whole number"),
 }
 
 
@@ -248,5 +250,83 @@ def test_unquoted_deadline_is_rejected_with_a_hint(tmp_path):
           deadline: 7:30
           contact: {CONTACT}
         """)
-    with pytest.raises(RegistryError, match=r"deadline '450' is not HH:MM \(quote it"):
+    with pytest.raises(RegistryError, match=r"deadline: '450' is not HH:MM \(quote it"):
         load_registry(path)
+
+
+# --- the source section is checked when the registry loads ----------------------------------------------------
+
+
+def test_a_pull_county_without_its_source_section_fails_at_load(tmp_path):
+    path = write_registry(tmp_path, f"""\
+        - code: "411002"
+          transport: database
+          contact: {CONTACT}
+        """)
+    with pytest.raises(RegistryError, match=r"counties\[0\] \(code 411002\): source.conn_id: is required \(the Airflow"):
+        load_registry(path)
+
+
+def test_each_source_problem_is_one_line_naming_file_county_and_key(tmp_path):
+    path = write_registry(tmp_path, f"""\
+        - code: "411002"
+          transport: http_api
+          source: {{conn_id: c, paging: scroll, page_size: 0, timeout: {{connect: soon}}, auth: {{header: 7, realm: x}}}}
+          contact: {CONTACT}
+        - code: "411003"
+          source: {{conn_id: leftover}}
+          contact: {CONTACT}
+        """)
+    with pytest.raises(RegistryError) as exc:
+        load_registry(path)
+    lines = str(exc.value).splitlines()[1:]
+    assert lines == [
+        f"  {path}: counties[0] (code 411002): source.paging: 'scroll' is not one of page, offset, cursor",
+        f"  {path}: counties[0] (code 411002): source.page_size: 0 is out of range (at least 1)",
+        f"  {path}: counties[0] (code 411002): source.auth: unknown key 'realm' (known: header, scheme)",
+        f"  {path}: counties[0] (code 411002): source.timeout.connect: 'soon' is not a duration (e.g. 30, '30s', "
+        "'5m', '2h', '1d')",
+        f"  {path}: counties[1] (code 411003): source: unknown key 'conn_id' for a file_drop source (it takes none)",
+    ]
+    assert "Traceback" not in str(exc.value) and "pydantic" not in str(exc.value)
+
+
+def test_sources_load_as_their_transport_model(tmp_path):
+    path = write_registry(tmp_path, f"""\
+        - code: "411002"
+          transport: http_api
+          source: {{conn_id: county_411002_api, timeout: {{read: 2m}}, initial_watermark: "2026-08-01"}}
+          contact: {CONTACT}
+        - code: "411003"
+          transport: database
+          source: {{conn_id: county_411003_db, schema: zfjd, tables: {{complaints: zf_tsjb}}}}
+          contact: {CONTACT}
+        - code: "411024"
+          contact: {CONTACT}
+        """)
+    api, db, drop = load_registry(path).counties
+    assert (api.source.transport, api.source.conn_id, api.source.timeout.read, api.source.timeout.connect) == (
+        "http_api", "county_411002_api", 120.0, 5.0)
+    assert api.source.initial_watermark == datetime(2026, 8, 1)
+    assert (db.source.transport, db.source.db_schema, db.source.table("complaints"), db.source.table("litigation_cases")
+            ) == ("database", "zfjd", "zf_tsjb", "litigation_cases")
+    assert drop.source.transport == "file_drop"
+
+
+def test_unknown_entry_key_is_named(tmp_path):
+    path = write_registry(tmp_path, f"""\
+        - code: "411002"
+          dealine: "05:00"
+          contact: {CONTACT}
+        """)
+    with pytest.raises(RegistryError, match=r"counties\[0\] \(code 411002\): unknown key 'dealine' \(known: code, name"):
+        load_registry(path)
+
+
+def test_loading_the_registry_does_not_import_alerting():
+    # the models live in supervision.config: registry and alerting.settings no longer import each other
+    code = ("import sys; from supervision.registry import load_registry; from supervision.settings import "
+            "DEFAULT_REGISTRY; load_registry(DEFAULT_REGISTRY); "
+            "print(sorted(m for m in sys.modules if m.startswith('supervision.alerting')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

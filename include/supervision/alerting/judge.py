@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from supervision.alerting.calendar import day_type
 from supervision.alerting.kinds import COUNTY_WIDE, KINDS
 from supervision.alerting.settings import AlertSettings
+from supervision.calendar import day_type
 from supervision.contract import RECORD_TYPES
 from supervision.registry import County
 from supervision.settings import TIMEZONE

@@ -43,9 +43,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from supervision import settings
+from supervision import calendar, settings
 from supervision.contract import RECORD_TYPES, USCC, RecordType
-from supervision.marts import calendar, kpis
+from supervision.marts import kpis
 from supervision.marts.model import (
     column_list,
     fact_columns,

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 from datetime import datetime
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pandas as pd
 
-from supervision.contract import RecordType
+from supervision.config import values as config_values
+from supervision.config.connections import connection_env, parse_connection
 from supervision.registry import County
 
 
@@ -93,10 +92,6 @@ class SourceSchemaError(SourceRejected):
 # ---------------------------------------------------------------------------------------------- Airflow connections
 
 
-def connection_env(conn_id: str) -> str:
-    return "AIRFLOW_CONN_" + re.sub(r"[^A-Za-z0-9]", "_", conn_id).upper()
-
-
 def airflow_connection(conn_id: str) -> dict:
     """The Airflow connection ``conn_id`` as a dict (conn_type, host, port, login, password, schema, extra, uri).
 
@@ -124,75 +119,22 @@ def airflow_connection(conn_id: str) -> dict:
                             "(URI or JSON) or add the connection in Airflow")
 
 
-def parse_connection(value: str) -> dict:
-    value = value.strip()
-    if value.startswith("{"):
-        doc = json.loads(value)
-        if not isinstance(doc, dict):
-            raise ValueError("JSON connection must be an object")
-        extra = doc.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
-        return {"conn_type": doc.get("conn_type"), "host": doc.get("host"), "port": doc.get("port"),
-                "login": doc.get("login"), "password": doc.get("password"), "schema": doc.get("schema"),
-                "extra": extra, "uri": None}
-    parts = urlsplit(value)
-    if not parts.scheme:
-        raise ValueError("expected scheme://... or a JSON object")
-    extra: dict = {}
-    for k, v in parse_qsl(parts.query):
-        if k == "__extra__":
-            extra.update(json.loads(v))
-        else:
-            extra[k] = v
-    return {"conn_type": parts.scheme.replace("-", "_"), "host": unquote(parts.hostname or "") or None,
-            "port": parts.port, "login": unquote(parts.username) if parts.username else None,
-            "password": unquote(parts.password) if parts.password else None,
-            "schema": unquote(parts.path.lstrip("/")) or None, "extra": extra, "uri": value}
-
-
 # ---------------------------------------------------------------------------------------------- config values
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def seconds(value, what: str) -> float:
     """A duration from the registry: a number of seconds, or '500ms', '30s', '5m', '2h', '1d'."""
-    if isinstance(value, bool):
-        raise SourceConfigError(f"{what}: {value!r} is not a duration")
-    if isinstance(value, int | float):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise SourceConfigError(f"{what}: {value!r} is not a duration (e.g. 30, '30s', '5m', '2h', '1d')")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    try:
+        return config_values.seconds(value)
+    except ValueError as e:
+        raise SourceConfigError(f"{what}: {e}") from None
 
 
-def source_config(county: County, kind: str) -> dict:
-    src = county.source or {}
-    if not isinstance(src, dict):
-        raise SourceConfigError(f"county {county.code}: 'source' must be a mapping, got {type(src).__name__}")
-    if not src.get("conn_id"):
-        raise SourceConfigError(f"county {county.code} ({kind}): source.conn_id is required (the Airflow connection "
-                                "that holds the credentials; never put them in the registry)")
+def source_config(county: County, kind: str):
+    """The county's source section (checked when the registry loaded), for a ``kind`` pull."""
+    src = county.source
+    if src is None or getattr(src, "transport", None) != kind:
+        raise SourceConfigError(f"county {county.code}: no {kind} source section (transport {county.transport})")
     return src
-
-
-def field_mapping(rt: RecordType, common: dict | None, specific: dict | None, where: str) -> dict[str, str]:
-    """contract field -> county name, for every contract field (unmapped fields keep their contract name)."""
-    mapping = {**(common or {}), **(specific or {})}
-    # A common mapping may name fields of other record types; a specific one must not.
-    bad = [k for k in (specific or {}) if k not in rt.field_names]
-    if bad:
-        raise SourceConfigError(f"{where}: {rt.name} has no field(s) {', '.join(bad)} (contract {rt.name})")
-    out = {f: str(mapping.get(f, f)) for f in rt.field_names}
-    taken: dict[str, str] = {}
-    for f, src in out.items():
-        if src in taken:
-            raise SourceConfigError(f"{where}: {rt.name}: {taken[src]} and {f} both map to {src!r}")
-        taken[src] = f
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- batches
@@ -227,18 +169,9 @@ def describe_window(low: datetime | None, high: datetime, tz) -> str:
     return f"updated_at [{local_iso(low, tz) if low else 'beginning'}, {local_iso(high, tz)})"
 
 
-def parse_instant(value, what: str, tz) -> datetime:
-    """A registry timestamp or date (naive = the county's local time)."""
-    try:
-        ts = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise SourceConfigError(f"{what}: {value!r} is not an ISO date or timestamp") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=tz)
-
-
 __all__ = [
     "MalformedResponse", "PageSequenceError", "SourceAuthError", "SourceConfigError", "SourceError",
     "SourceRateLimited", "SourceRejected", "SourceRequestError", "SourceSchemaError", "SourceUnavailable",
-    "airflow_connection", "batch_sha256", "connection_env", "describe_window", "field_mapping", "parse_connection",
-    "parse_instant", "seconds", "source_config", "strings_frame",
+    "airflow_connection", "batch_sha256", "connection_env", "describe_window", "parse_connection",
+    "seconds", "source_config", "strings_frame",
 ]

@@ -31,13 +31,14 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import MetaData, Table, create_engine, event, exc, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from supervision.config.sources import DatabaseSection
 from supervision.contract import BOOL, DATE, MONEY, RECORD_TYPES, RecordType
 from supervision.registry import County
 from supervision.settings import TIMEZONE
@@ -49,8 +50,6 @@ from supervision.sources.common import (
     airflow_connection,
     connection_env,
     describe_window,
-    field_mapping,
-    seconds,
     source_config,
     strings_frame,
 )
@@ -80,41 +79,11 @@ class DbConfig:
 
     @classmethod
     def from_county(cls, county: County) -> DbConfig:
-        src = source_config(county, "database")
-        where = f"county {county.code} source"
-        known = {"conn_id", "schema", "timezone", "batch_rows", "connect_timeout", "statement_timeout", "tables",
-                 "columns", "lookback", "initial_watermark", "settle"}
-        unknown = sorted(set(src) - known)
-        if unknown:
-            raise SourceConfigError(f"{where}: unknown key(s) {', '.join(unknown)} for a database source")
-        tables = src.get("tables") or {}
-        if not isinstance(tables, dict) or not isinstance(src.get("columns") or {}, dict):
-            raise SourceConfigError(f"{where}: tables and columns must be mappings")
-        for rt in tables:
-            if rt not in RECORD_TYPES:
-                raise SourceConfigError(f"{where}: tables.{rt} is not a record type ({', '.join(RECORD_TYPES)})")
-        specs = {}
-        for rt in RECORD_TYPES.values():
-            own = tables.get(rt.name) or {}
-            if isinstance(own, str):
-                own = {"table": own}
-            specs[rt.name] = TableSpec(str(own.get("table") or rt.name),
-                                       field_mapping(rt, src.get("columns"), own.get("columns"), f"{where} ({rt.name})"))
-        tz = str(src.get("timezone", TIMEZONE))
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SourceConfigError(f"{where}: timezone {tz!r} is not an IANA time zone") from None
-        try:
-            cfg = cls(county.code, str(src["conn_id"]), str(src["schema"]) if src.get("schema") else None, tz,
-                      int(src.get("batch_rows", 5000)),
-                      seconds(src.get("connect_timeout", 10), f"{where}: connect_timeout"),
-                      seconds(src.get("statement_timeout", 600), f"{where}: statement_timeout"), specs)
-        except (TypeError, ValueError) as e:
-            raise SourceConfigError(f"{where}: {e}") from None
-        if cfg.batch_rows < 1:
-            raise SourceConfigError(f"{where}: batch_rows must be >= 1")
-        return cfg
+        """The run-time settings of the county's source section (checked when the registry loaded)."""
+        src: DatabaseSection = source_config(county, "database")
+        specs = {rt.name: TableSpec(src.table(rt.name), src.mapping(rt)) for rt in RECORD_TYPES.values()}
+        return cls(county.code, src.conn_id, src.db_schema or None, src.timezone, src.batch_rows,
+                   src.connect_timeout, src.statement_timeout, specs)
 
 
 def connection_url(conn: dict) -> str:

@@ -43,8 +43,7 @@ from supervision.sources.common import (
     SourceRateLimited,
     SourceUnavailable,
     batch_sha256,
-    parse_instant,
-    seconds,
+    source_config,
     strings_frame,
 )
 from supervision.warehouse.connection import connect
@@ -73,13 +72,10 @@ def _label(county: County) -> str:
 
 
 def _timing(county: County) -> dict:
-    src = county.source or {}
-    where = f"county {county.code} source"
-    out = {"settle": timedelta(seconds=seconds(src.get("settle", 300), f"{where}: settle")),
-           "lookback": timedelta(seconds=seconds(src.get("lookback", 0), f"{where}: lookback")), "initial": None}
-    if src.get("initial_watermark"):
-        out["initial"] = parse_instant(src["initial_watermark"], f"{where}: initial_watermark", st.TZ)
-    return out
+    src = source_config(county, county.transport)  # settle, lookback, initial_watermark: checked at registry load
+    initial = src.initial_watermark
+    return {"settle": timedelta(seconds=src.settle), "lookback": timedelta(seconds=src.lookback),
+            "initial": initial if initial is None or initial.tzinfo else initial.replace(tzinfo=st.TZ)}
 
 
 def pull_county(county: County, ctx: RunContext) -> list[FileOutcome]:

@@ -56,6 +56,7 @@ from zoneinfo import ZoneInfo
 import requests
 import urllib3
 
+from supervision.config.sources import DEFAULT_PARAMS, HttpApiSection
 from supervision.contract import RECORD_TYPES, RecordType
 from supervision.registry import County
 from supervision.settings import TIMEZONE
@@ -71,17 +72,12 @@ from supervision.sources.common import (
     airflow_connection,
     connection_env,
     describe_window,
-    field_mapping,
-    seconds,
     source_config,
     strings_frame,
 )
 
 log = logging.getLogger(__name__)
 TZ = ZoneInfo(TIMEZONE)
-PAGING = ("page", "offset", "cursor")
-DEFAULT_PARAMS = {"updated_from": "updated_since", "updated_to": "updated_before", "page": "page",
-                  "page_size": "page_size", "offset": "offset", "limit": "limit", "cursor": "cursor"}
 DEFAULT_RESPONSE = {"records": "data", "total": "total", "next_cursor": "next_cursor"}
 MAX_PAGES = 100_000
 MAX_PAGE_MIB_ENV = "SUPERVISION_HTTP_MAX_PAGE_MIB"
@@ -158,63 +154,23 @@ class ApiConfig:
 
     @classmethod
     def from_county(cls, county: County) -> ApiConfig:
-        src = source_config(county, "http_api")
-        where = f"county {county.code} source"
-        known = {"conn_id", "base_url", "base_path", "paging", "page_size", "first_page", "params", "response",
-                 "endpoints", "fields", "record_types", "ignore_fields", "auth", "timeout", "retries", "backoff",
-                 "backoff_max", "max_retry_after", "rate_limit_waits", "deadline", "consistency_retries",
-                 "lookback", "initial_watermark", "settle", "max_page_mib"}
-        unknown = sorted(set(src) - known)
-        if unknown:
-            raise SourceConfigError(f"{where}: unknown key(s) {', '.join(unknown)} for an http_api source")
-        paging = str(src.get("paging", "page"))
-        if paging not in PAGING:
-            raise SourceConfigError(f"{where}: paging {paging!r} is not one of {', '.join(PAGING)}")
-        for name in ("params", "response", "endpoints", "fields", "record_types", "auth", "timeout"):
-            if not isinstance(src.get(name) or {}, dict):
-                raise SourceConfigError(f"{where}: {name} must be a mapping")
-        per_type = src.get("record_types") or {}
-        for rt in per_type:
-            if rt not in RECORD_TYPES:
-                raise SourceConfigError(f"{where}: record_types.{rt} is not a record type ({', '.join(RECORD_TYPES)})")
-        endpoints, mappings = {}, {}
-        for rt in RECORD_TYPES.values():
-            own = per_type.get(rt.name) or {}
-            endpoints[rt.name] = str(own.get("endpoint") or (src.get("endpoints") or {}).get(rt.name) or rt.name)
-            mappings[rt.name] = field_mapping(rt, src.get("fields"), own.get("fields"), f"{where} ({rt.name})")
-        timeout = src.get("timeout") or {}
-        auth = src.get("auth") or {}
-        response = {**DEFAULT_RESPONSE, **(src.get("response") or {})}
-        try:
-            cfg = cls(
-                county_code=county.code, conn_id=str(src["conn_id"]),
-                base_url=str(src["base_url"]).rstrip("/") if src.get("base_url") else None,
-                base_path="/" + str(src.get("base_path", "")).strip("/") if src.get("base_path") else "",
-                paging=paging, page_size=int(src.get("page_size", 500)), first_page=int(src.get("first_page", 1)),
-                params={**DEFAULT_PARAMS, **(src.get("params") or {})}, response=response,
-                endpoints=endpoints, mappings=mappings, ignore_fields=tuple(src.get("ignore_fields") or ()),
-                auth_header=str(auth.get("header", "Authorization")),
-                auth_scheme=str(auth.get("scheme", "Bearer") or ""),
-                connect_timeout=seconds(timeout.get("connect", 5), f"{where}: timeout.connect"),
-                read_timeout=seconds(timeout.get("read", 30), f"{where}: timeout.read"),
-                total_timeout=seconds(timeout.get("total", 120), f"{where}: timeout.total"),
-                max_page_bytes=int(float(src.get("max_page_mib") or default_max_page_mib()) * 2**20),
-                retries=int(src.get("retries", 4)), backoff=seconds(src.get("backoff", 1), f"{where}: backoff"),
-                backoff_max=seconds(src.get("backoff_max", 30), f"{where}: backoff_max"),
-                max_retry_after=seconds(src.get("max_retry_after", 120), f"{where}: max_retry_after"),
-                rate_limit_waits=int(src.get("rate_limit_waits", 5)),
-                deadline=seconds(src.get("deadline", 900), f"{where}: deadline"),
-                consistency_retries=int(src.get("consistency_retries", 1)),
-            )
-        except (TypeError, ValueError) as e:
-            raise SourceConfigError(f"{where}: {e}") from None
-        if cfg.page_size < 1 or cfg.retries < 0 or cfg.rate_limit_waits < 0:
-            raise SourceConfigError(f"{where}: page_size must be >= 1, retries and rate_limit_waits >= 0")
-        if cfg.total_timeout <= 0 or cfg.max_page_bytes <= 0:
-            raise SourceConfigError(f"{where}: timeout.total and max_page_mib must be > 0")
-        if not response.get("records"):
-            raise SourceConfigError(f"{where}: response.records (the key of the record list) is required")
-        return cfg
+        """The run-time settings of the county's source section (checked when the registry loaded)."""
+        src: HttpApiSection = source_config(county, "http_api")
+        return cls(
+            county_code=county.code, conn_id=src.conn_id,
+            base_url=src.base_url.rstrip("/") if src.base_url else None,
+            base_path="/" + src.base_path.strip("/") if src.base_path else "",
+            paging=src.paging, page_size=src.page_size, first_page=src.first_page,
+            params={**DEFAULT_PARAMS, **src.params}, response=src.response.model_dump(),
+            endpoints={rt: src.endpoint(rt) for rt in RECORD_TYPES},
+            mappings={rt.name: src.mapping(rt) for rt in RECORD_TYPES.values()}, ignore_fields=src.ignore_fields,
+            auth_header=src.auth.header, auth_scheme=src.auth.scheme or "",
+            connect_timeout=src.timeout.connect, read_timeout=src.timeout.read, total_timeout=src.timeout.total,
+            max_page_bytes=int((src.max_page_mib or default_max_page_mib()) * 2**20),
+            retries=src.retries, backoff=src.backoff, backoff_max=src.backoff_max,
+            max_retry_after=src.max_retry_after, rate_limit_waits=src.rate_limit_waits, deadline=src.deadline,
+            consistency_retries=src.consistency_retries,
+        )
 
     def endpoint_path(self, record_type: str) -> str:
         return f"{self.base_path}/{self.endpoints[record_type].lstrip('/')}"

@@ -34,12 +34,13 @@ import os
 import re
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors, sql
 
 from supervision import settings
+from supervision.config.connections import libpq_url, parse_connection
 
 DATABASE = "supervision"
 AIRFLOW_CONN_ENV = "AIRFLOW_CONN_SUPERVISION_WAREHOUSE"
@@ -75,23 +76,7 @@ def configured_url() -> str | None:
 
 def airflow_conn_to_url(value: str) -> str:
     """An Airflow connection (URI ``postgres://...`` or JSON) as a libpq URL."""
-    value = value.strip()
-    if value.startswith("{"):
-        c = json.loads(value)
-        extra = c.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
-        auth = quote(c.get("login") or "", safe="")
-        if c.get("password"):
-            auth += ":" + quote(c["password"], safe="")
-        host = c.get("host") or ""
-        netloc = (auth + "@" if auth else "") + host + (f":{c['port']}" if c.get("port") else "")
-        query = urlencode({k: v for k, v in extra.items() if isinstance(v, str | int)})
-        return urlunsplit(("postgresql", netloc, "/" + quote(c.get("schema") or "", safe=""), query, ""))
-    parts = urlsplit(value)
-    # Airflow puts its own keys in the query (__extra__); libpq would reject them.
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.startswith("__")]
-    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), ""))
+    return libpq_url(parse_connection(value))
 
 
 def start_embedded(keep_running: bool = False) -> str:

@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from supervision.marts import calendar
+from supervision import calendar
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

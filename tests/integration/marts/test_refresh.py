@@ -9,7 +9,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from supervision.marts import calendar, pii
+from supervision import calendar
+from supervision.marts import pii
 from supervision.marts.refresh import last_refresh, refresh_marts
 
 from .marts_support import (

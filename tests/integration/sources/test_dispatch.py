@@ -10,7 +10,7 @@ import yaml
 
 from supervision.nightly import run_shard
 from supervision.pipeline import RunContext, process_county
-from supervision.registry import load_registry
+from supervision.registry import RegistryError, load_registry
 from supervision.sources.common import connection_env
 from supervision_dev.simulator import CountySystems
 
@@ -47,12 +47,11 @@ def test_a_missing_airflow_connection_fails_the_task_and_names_it(warehouse, tmp
                                  for s in got.values())
 
 
-def test_a_wrong_registry_source_fails_naming_the_key(warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
-    reg = registry(tmp_path, paging="scroll")
-    out = process_county(reg.county("410526"), RunContext.default(DAY, tmp_path))
-    assert {o.status for o in out} == {"failed"}
-    assert "paging 'scroll' is not one of page, offset, cursor" in out[0].reason and "registry entry" in out[0].reason
+def test_a_wrong_registry_source_stops_the_registry_load_naming_the_key(tmp_path):
+    # checked when the registry loads (every task loads it), not when the county's task pulls
+    with pytest.raises(RegistryError, match=r"registry.yaml: counties\[0\] \(code 410526\): source.paging: 'scroll' "
+                                            "is not one of page, offset, cursor"):
+        registry(tmp_path, paging="scroll")
 
 
 def test_a_date_covered_by_a_later_night_is_an_empty_batch_saying_which(warehouse, tmp_path, monkeypatch):

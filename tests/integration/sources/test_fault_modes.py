@@ -166,7 +166,7 @@ def test_fault_ends_in_a_clear_ledger_status(province, code, fault):
         assert where in reason, reason
         assert any(t in reason for t in TODO[status]) and "watermark" in reason, reason
         if fault in ("auth", "db_down"):
-            assert cfg["conn_id"] in reason  # the Airflow connection to check
+            assert cfg.conn_id in reason  # the Airflow connection to check
         with connect() as conn:
             q = conn.execute("SELECT row_number, failed_rules FROM ops.quarantine WHERE submission_id = %s",
                              (sid,)).fetchall()

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from supervision.alerting.calendar import is_working_day, next_working_day
 from supervision.alerting.judge import due_at
+from supervision.calendar import is_working_day, next_working_day
 
 from .helpers import at, county, evidence, findings, grant, probe
 
@@ -97,3 +97,26 @@ def test_grants_outside_their_dates_or_county_do_not_apply():
 
 def test_exemption_means_never_late():
     assert not late_at(at(2026, 11, 25, 12, 0), grants=[grant("exemption")])
+
+
+def test_an_override_moves_an_alert_deadline_as_the_marts_see_it(tmp_path, monkeypatch):
+    """One calendar: a holiday added to the overrides file moves a rest-day deadline and marts.dim_date alike."""
+    from supervision import calendar
+
+    c = county(deadline_on_rest_days="next_working_day")
+    friday = date(2026, 11, 20)  # due Saturday 21st, a rest day: moves to Monday 23rd ...
+    saturday = date(2026, 11, 21)
+
+    def marts_next_working_day() -> date:
+        rows = calendar.dim_date_rows(saturday, date(2026, 11, 30))
+        return rows[0][calendar.DIM_DATE_COLUMNS.index("next_working_day")]
+
+    assert due_at(c, "complaints", friday, [])[0] == at(2026, 11, 23, 6, 0)
+    assert marts_next_working_day() == date(2026, 11, 23)
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text("holidays:\n  2026-11-23: 地方假日\n", encoding="utf-8")
+    monkeypatch.setenv(calendar.OVERRIDES_ENV, str(overrides))  # ... unless Monday is declared a holiday
+    assert due_at(c, "complaints", friday, [])[0] == at(2026, 11, 24, 6, 0)
+    assert marts_next_working_day() == date(2026, 11, 24)
+    assert not is_working_day(date(2026, 11, 23)) and late_at(at(2026, 11, 24, 6, 1), c, friday)
+    assert not late_at(at(2026, 11, 23, 12, 0), c, friday)

@@ -124,7 +124,7 @@ def test_pipeline_error_goes_to_the_engineers_kind():
 
 
 def _history(end: date, days=56, working=100, rest=40):
-    from supervision.alerting.calendar import is_working_day
+    from supervision.calendar import is_working_day
 
     out = {}
     for i in range(1, days + 1):

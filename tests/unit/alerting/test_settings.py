@@ -107,5 +107,5 @@ def test_errors_name_the_file_and_the_key(tmp_path, alerting, message):
 
 def test_bad_rest_day_policy_names_the_county(tmp_path):
     path = write(tmp_path, county_extra="  deadline_on_rest_days: skip\n")
-    with pytest.raises(RegistryError, match=r"counties\[0\] \(code 411002\): deadline_on_rest_days 'skip'"):
+    with pytest.raises(RegistryError, match=r"counties\[0\] \(code 411002\): deadline_on_rest_days: 'skip' is not one of keep, next_working_day"):
         load_registry(path)

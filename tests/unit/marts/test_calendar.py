@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from supervision.marts import calendar as cal
+from supervision import calendar as cal
 
 
 def test_2026_national_day_and_its_adjusted_saturday():

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from supervision.contract import BOOL, DATE, MONEY, TEXT, TIMESTAMP
+from supervision.registry import RegistryError
 from supervision.sources.common import SourceConfigError, seconds
 from supervision.sources.database import DatabaseSource, DbConfig, connection_url, read_only_engine
 
@@ -30,12 +31,15 @@ def test_mapping_defaults_to_contract_names_and_merges_common_columns(tmp_path):
 
 
 @pytest.mark.parametrize("source, message", [
-    ({"tables": {"cases": "x"}}, "tables.cases is not a record type"), ({"timezone": "Mars/Olympus"}, "timezone"),
-    ({"batch_rows": 0}, "batch_rows must be >= 1"), ({"password": "x"}, "unknown key.*password"),
+    ({"tables": {"cases": "x"}}, "source.tables: 'cases' is not a record type"),
+    ({"timezone": "Mars/Olympus"}, "source.timezone: 'Mars/Olympus' is not an IANA time zone"),
+    ({"batch_rows": 0}, r"source.batch_rows: 0 is out of range \(at least 1\)"),
+    ({"password": "x"}, "source: unknown key 'password' for a database source"),
+    ({"tables": {"complaints": {"columns": {"nope": "x"}}}}, "source: tables.complaints.columns: complaints has no field"),
 ])
-def test_config_errors(tmp_path, source, message):
-    with pytest.raises(SourceConfigError, match=message):
-        DbConfig.from_county(registry(tmp_path, [db_entry(**source)]).county("411024"))
+def test_config_errors_stop_the_registry_load(tmp_path, source, message):
+    with pytest.raises(RegistryError, match=r"counties\[0\] \(code 411024\): " + message):
+        registry(tmp_path, [db_entry(**source)])
 
 
 @pytest.mark.parametrize("conn, url", [

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from supervision.contract import RECORD_TYPES
+from supervision.registry import RegistryError
 from supervision.sources.common import (
     MalformedResponse,
     PageSequenceError,
@@ -278,19 +279,23 @@ def test_retry_after_reads_seconds_and_http_dates():
 
 
 @pytest.mark.parametrize("source_cfg, message", [
-    ({"paging": "pages"}, "paging 'pages' is not one of"), ({"colour": "red"}, "unknown key.*colour"),
-    ({"record_types": {"cases": {}}}, "record_types.cases is not a record type"),
-    ({"fields": {"record_id": "id", "county_code": "id"}}, "both map to 'id'"),
-    ({"record_types": {"complaints": {"fields": {"nope": "x"}}}}, "complaints has no field"),
-    ({"timeout": {"read": "soon"}}, "not a duration"), ({"conn_id": None}, "conn_id is required"),
+    ({"paging": "pages"}, "source.paging: 'pages' is not one of page, offset, cursor"),
+    ({"colour": "red"}, "source: unknown key 'colour' for an http_api source"),
+    ({"record_types": {"cases": {}}}, "source.record_types: 'cases' is not a record type"),
+    ({"fields": {"record_id": "id", "county_code": "id"}}, "source: fields: enforcement_cases: record_id and "
+                                                           "county_code both map to 'id'"),
+    ({"record_types": {"complaints": {"fields": {"nope": "x"}}}},
+     "source: record_types.complaints.fields: complaints has no field"),
+    ({"timeout": {"read": "soon"}}, "source.timeout.read: 'soon' is not a duration"),
+    ({"conn_id": None}, "source.conn_id: is required"),
 ])
-def test_config_errors_name_the_county_and_the_key(tmp_path, source_cfg, message):
+def test_config_errors_stop_the_registry_load_naming_the_county_and_the_key(tmp_path, source_cfg, message):
     entry = api_entry(PAGE)
     entry["source"].update(source_cfg)
     if entry["source"].get("conn_id") is None:
         entry["source"].pop("conn_id")
-    with pytest.raises(SourceConfigError, match=message):
-        ApiConfig.from_county(registry(tmp_path, [entry]).county(PAGE))
+    with pytest.raises(RegistryError, match=r"registry.yaml: counties\[0\] \(code 411002\): " + message):
+        registry(tmp_path, [entry])
 
 
 def test_connections_in_uri_and_json_form():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from supervision.marts import calendar
+from supervision import calendar
 
 from ..marts_support import count, kpi, ratio
 

@@ -1,4 +1,4 @@
-"""The PRC working-day calendar behind ``marts.dim_date``.
+"""The PRC working-day calendar: ``marts.dim_date`` and alert deadlines read the same one.
 
 Working days follow the official calendar: Monday-Friday, minus the statutory holidays, plus the adjusted
 working weekends (调休) the State Council announces each year. The holiday arrangements come from the
@@ -13,6 +13,10 @@ module)::
       2027-01-01: 元旦
     workdays:            # adjusted working days (调休), with the holiday they make up for
       2027-02-07: 春节
+
+Alerting asks :func:`is_working_day` / :func:`next_working_day` (a county whose deadline falls on a rest day
+may move it, ``deadline_on_rest_days``) and the marts load :func:`dim_date_rows`: both go through
+:func:`classify` with the same overrides, so an override moves an alert deadline exactly as the marts see it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -112,6 +117,7 @@ def _library():
     return chinese_calendar
 
 
+@lru_cache(maxsize=1)
 def library_years() -> range:
     cc = _library()
     return range(min(cc.holidays).year, max(cc.holidays).year + 1)
@@ -209,3 +215,48 @@ def _ranges(years: list[int]) -> str:
         if y is not None:
             lo = prev = y
     return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- day by day (alerting)
+
+_current: tuple[tuple, Overrides, dict[date, bool]] | None = None  # (file key, overrides, answers) of this process
+_warned: set[int] = set()
+
+
+def _overrides_now() -> tuple[Overrides, dict[date, bool]]:
+    """The overrides file as it is now (re-read when its path or modification time changes) and a cache of
+    answers for it: the judge asks about the same few dates thousands of times."""
+    global _current
+    p = overrides_path()
+    try:
+        key = (str(p), p.stat().st_mtime_ns)
+    except FileNotFoundError:
+        key = (str(p), None)
+    if _current is None or _current[0] != key:
+        _current = (key, load_overrides(), {})
+    return _current[1], _current[2]
+
+
+def is_working_day(day: date) -> bool:
+    """Official PRC calendar with the overrides file, as ``marts.dim_date`` has it."""
+    ov, answers = _overrides_now()
+    if (known := answers.get(day)) is not None:
+        return known
+    x = classify(day, ov)
+    if x.source == SOURCE_FALLBACK and day.year not in _warned:
+        _warned.add(day.year)
+        log.warning("working-day calendar: no official holiday data for %s (Monday-Friday used); add the State "
+                    "Council's arrangement to %s", day.year, overrides_path())
+    answers[day] = x.is_working_day
+    return x.is_working_day
+
+
+def day_type(day: date) -> str:
+    return "working day" if is_working_day(day) else "rest day"
+
+
+def next_working_day(day: date) -> date:
+    """``day`` itself when it is a working day, else the first working day after it."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
