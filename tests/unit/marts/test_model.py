@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from supervision.contract import RECORD_TYPES
 from supervision.marts import kpis, model
@@ -83,7 +84,7 @@ def test_sql_quoted_in_the_kpi_page_is_the_model_sql():
         return " ".join(text.split())
 
     live = norm(" ".join(m.sql for m in models()))
-    page = (MODELS_DIR.parents[1] / "docs" / "kpis.md").read_text(encoding="utf-8")
+    page = (Path(__file__).resolve().parents[3] / "docs" / "kpis.md").read_text(encoding="utf-8")
     quoted = [b for b in re.findall(r"```sql\n(.*?)```", page, re.S) if "VIEW marts." in b]
     assert len(quoted) >= 9
     for block in quoted:
