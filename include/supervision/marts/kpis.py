@@ -130,7 +130,6 @@ DEFINITION_COLUMNS = ("kpi", "family", "name_zh", "name_en", "unit", "record_typ
 
 # docs/kpis.md: the parts between these markers are generated from the model files (a test compares).
 _DOC_PART = re.compile(r"(<!-- generated: (\w+) -->\n).*?(<!-- end: \2 -->)", re.S)
-_DOC_CMD = "python -m supervision.marts.kpis docs/kpis.md"
 
 
 def _cell(text: str | None) -> str:
