@@ -1,7 +1,7 @@
 # The pipeline's Airflow image: the official Airflow image of the pinned version + the product wheel at the lock's pins.
 
 # The product wheel: the `supervision` package with its data files (migrations and SQL models, divisions, registries,
-# templates), built from the package alone; the dev package include/supervision_dev (simulator, demo, benchmarks)
+# templates, the DAG files and plugins), built from the package alone; the dev package include/supervision_dev (simulator, demo, benchmarks)
 # is not copied.
 FROM apache/airflow:3.3.2-python3.11 AS wheel
 RUN mkdir -p /tmp/build  # as the image's user (airflow), so the build can write in it
@@ -10,6 +10,8 @@ COPY --chown=airflow:root pyproject.toml README.md ./
 COPY --chown=airflow:root include/supervision include/supervision
 COPY --chown=airflow:root include/data include/data
 COPY --chown=airflow:root sql sql
+COPY --chown=airflow:root dags dags
+COPY --chown=airflow:root plugins plugins
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/dist .
 
 FROM apache/airflow:3.3.2-python3.11

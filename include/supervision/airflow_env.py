@@ -70,7 +70,7 @@ def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "PATH": os.pathsep.join([str(venv_bin()), *[p for p in env.get("PATH", "").split(os.pathsep)
                                                     if p and p != str(venv_bin())]]),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.DAGS_DIR),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.PLUGINS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": settings.TIMEZONE,
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "supervision.airflow_env.task_hostname",

@@ -11,10 +11,12 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 INCLUDE_DATA = PACKAGE_DIR / "data"  # divisions and county registries
 SQL_DIR = PACKAGE_DIR / "sql"  # migrations (and SQL models)
-# The repository around a source checkout: its dags/, plugins/ and default writable data/ (deployments set
-# AIRFLOW__CORE__DAGS_FOLDER and SUPERVISION_DATA_DIR, the Dockerfile)
+# The DAG files and Airflow plugins the CLI's local Airflow uses (`supervision run`, `ui`), also package data
+# (links to dags/ and plugins/ in the repository); resolved, so Airflow sees the same file paths as before
+DAGS_DIR = (PACKAGE_DIR / "dags").resolve()
+PLUGINS_DIR = (PACKAGE_DIR / "plugins").resolve()
+# The checkout around the package: only the default writable data/ (every deployment sets SUPERVISION_DATA_DIR)
 PROJECT_ROOT = PACKAGE_DIR.parents[1]
-DAGS_DIR = PROJECT_ROOT / "dags"
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_REGISTRY = INCLUDE_DATA / "registries" / "henan.yaml"
 

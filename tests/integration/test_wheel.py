@@ -1,5 +1,5 @@
 """The product installs as a wheel: every data file it needs is package data (migrations and SQL models, divisions,
-registries, targets, calendar overrides, portal templates and assets), found from the package wherever it is
+registries, targets, calendar overrides, portal templates and assets, the DAG files and plugins), found from the package wherever it is
 installed, never through the repository; the dev package (simulator, demo, benchmarks) is not in it.
 
 The wheel is built from this checkout, unpacked into a temporary directory and used by a fresh Python process that
@@ -47,7 +47,9 @@ def _data_files(root: Path, prefix: str) -> set[str]:
 def test_the_wheel_holds_the_data_files_and_no_dev_module(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = (_data_files(REPO / "sql", "supervision/sql") | _data_files(REPO / "include" / "data", "supervision/data")
-                | _data_files(PACKAGE, "supervision"))
+                | _data_files(PACKAGE, "supervision")
+                | {f"supervision/dags/{p.name}" for p in (REPO / "dags").glob("*.py")}
+                | {f"supervision/plugins/{p.name}" for p in (REPO / "plugins").glob("*.py")})
     assert "supervision/sql/migrations/V001__schemas.sql" in expected  # the walk above found the repository's files
     assert {"supervision/targets.yaml", "supervision/calendar_overrides.yaml",
             "supervision/data/registries/henan.yaml", "supervision/data/divisions/areas.csv",
@@ -90,6 +92,7 @@ def test_the_unpacked_wheel_finds_its_data_outside_the_repository(wheel: Path, t
             "registry": str(load_registry(settings.DEFAULT_REGISTRY).path),
             "counties": len(load_registry(settings.DEFAULT_REGISTRY).codes),
             "portal": [(portal / "templates" / "base.html").is_file(), (portal / "static" / "portal.css").is_file()],
+            "airflow": [str(settings.DAGS_DIR / "supervision_nightly.py"), str(settings.PLUGINS_DIR)],
         }))""")
     assert probe.returncode == 0, probe.stderr[-3000:]
     found = json.loads(probe.stdout)
@@ -99,6 +102,8 @@ def test_the_unpacked_wheel_finds_its_data_outside_the_repository(wheel: Path, t
     assert all(Path(p).is_relative_to(site) for p in found["migrations"])
     assert Path(found["registry"]).is_relative_to(site) and found["counties"] > 100
     assert found["portal"] == [True, True]
+    dag, plugins = map(Path, found["airflow"])  # what the CLI's local Airflow (supervision run, ui) is given
+    assert dag.is_file() and dag.is_relative_to(site) and plugins.is_relative_to(site)
 
     # the warehouse from the wheel alone: migrations and the divisions (reference data) found in the package
     migrated = run("-m", "supervision.cli", "db", "migrate")
