@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from supervision.arrow_text import fingerprints
 from supervision.contract import RECORD_TYPES
 from supervision.identifiers import make_uscc
 from supervision.nightly import prepare_run, run_shard, summarize
@@ -42,7 +43,6 @@ from supervision.simulator.api_server import CountyApiServer
 from supervision.sources.common import SourceUnavailable
 from supervision.sources.filedrop import read_file
 from supervision.sources.http_api import DEFAULT_MAX_PAGE_MIB, MAX_PAGE_MIB_ENV, HttpApiSource, PageTooLarge
-from supervision.validation import fingerprints
 from supervision.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration

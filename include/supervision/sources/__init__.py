@@ -117,7 +117,7 @@ class RawBatch:
             return None
         if self.stream is not None:
             return self.stream.id_fingerprints
-        from supervision.validation import fingerprints
+        from supervision.arrow_text import fingerprints
 
         return fingerprints(self.record_ids())
 

@@ -713,7 +713,7 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime, 
     if encoding == "gb18030":
         text_head = text_head.decode("gb18030", errors="replace").encode("utf-8")
     columns = _header(text_head, path.name, limits, more=True)
-    from supervision.validation import duplicate_ids, fingerprints
+    from supervision.arrow_text import duplicate_ids, fingerprints
 
     has_ids = "record_id" in columns
     prints: list[np.ndarray] = []
@@ -775,7 +775,7 @@ def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime, 
 
 def _repeated(fps: np.ndarray) -> np.ndarray:
     """The fingerprints that occur more than once (their ids are duplicate candidates, checked exactly)."""
-    from supervision.validation import sorted_unique
+    from supervision.arrow_text import sorted_unique
 
     ordered = np.sort(fps)
     return sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
@@ -783,7 +783,7 @@ def _repeated(fps: np.ndarray) -> np.ndarray:
 
 def _candidates(ids, repeated: np.ndarray):
     """The non-null ids whose fingerprint is among ``repeated``."""
-    from supervision.validation import fingerprints
+    from supervision.arrow_text import fingerprints
 
     present = ids.drop_null() if ids.null_count else ids
     return present.filter(pa.array(np.isin(fingerprints(present), repeated)))
@@ -810,7 +810,7 @@ def _buffered_stream(path: Path, data: bytes, bom: bool, declared: str | None, r
     """A file held in memory, parsed while it loads: a first pass converts only the record ids (row count, ragged
     rows, duplicate ids, fingerprints; a fraction of a full parse), then every column is parsed batch by batch
     beside the warehouse COPY instead of before it. A late parse error raises :class:`ReadAgain`."""
-    from supervision.validation import duplicate_ids, fingerprints
+    from supervision.arrow_text import duplicate_ids, fingerprints
 
     encoding = declared or ("utf-8-sig" if bom else "utf-8")
     with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL
