@@ -32,7 +32,8 @@ def is_deterministic(exc: BaseException) -> bool:
     """
     import psycopg
 
-    from supervision.sources.filedrop import UnreadableFile, UnsafePath
+    from supervision.sources.filedrop import UnsafePath
+    from supervision.sources.filereader import UnreadableFile
     from supervision.validation import SchemaDrift
 
     deterministic = (DeterministicError, UnsafePath, UnreadableFile, SchemaDrift, psycopg.errors.DataError,

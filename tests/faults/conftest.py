@@ -26,7 +26,7 @@ from supervision.reconcile import Report, reconcile
 from supervision.registry import Registry, load_registry
 from supervision.simulator import FaultProfile, simulate_night
 from supervision.sources import ROW_NUMBER
-from supervision.sources.filedrop import read_file
+from supervision.sources.filereader import read_file
 
 DAY = date(2026, 11, 20)
 COUNTIES = ("411002", "411003", "411024")  # 魏都区, 建安区, 鄢陵县 (许昌市)

@@ -41,7 +41,7 @@ from supervision.registry import load_registry
 from supervision.simulator import FaultProfile, simulate_night
 from supervision.simulator.api_server import CountyApiServer
 from supervision.sources.common import SourceUnavailable
-from supervision.sources.filedrop import read_file
+from supervision.sources.filereader import read_file
 from supervision.sources.http_api import DEFAULT_MAX_PAGE_MIB, MAX_PAGE_MIB_ENV, HttpApiSource, PageTooLarge
 from supervision.warehouse.connection import connect
 

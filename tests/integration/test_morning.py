@@ -255,7 +255,7 @@ def test_a_run_of_the_demo_registry_brings_its_county_systems_up(tmp_path, monke
     from supervision.cli import _conn_envs, demo_county_systems
     from supervision.contract import RECORD_TYPES
     from supervision.sources import state as st
-    from supervision.sources.dispatch import make_source
+    from supervision.sources.pull import make_source
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
     mixed = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"
