@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from supervision import county_text as txt
 from supervision.contract import RECORD_TYPES, RecordType
-from supervision.errors import is_deterministic
+from supervision.errors import UnsafePath, is_deterministic
 from supervision.ingest.batch import Batch, Item, NoBatch
 from supervision.ingest.outcome import FileOutcome, RunContext
 from supervision.landing import land_rejected_bytes
@@ -40,10 +40,6 @@ from supervision.warehouse.ledger import observe_arrival
 log = logging.getLogger(__name__)
 FORMATS = ("csv", "json", "xlsx", "parquet")
 _COUNTY = re.compile(r"[0-9]{6}")  # fullmatch only: \d takes any script's digits, "$" a final newline
-
-
-class UnsafePath(ValueError):
-    """A county-supplied name would leave the drop folder, or a path component is a link."""
 
 
 def shown(name: str) -> str:

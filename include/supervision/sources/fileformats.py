@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from supervision.errors import UnreadableFile
 from supervision.sources import (  # noqa: F401 - RawFile kept for callers
     ROW_NUMBER,
     RawBatch,
@@ -29,10 +30,6 @@ class ReadAgain(Exception):
     """An overlapped read (:func:`overlap_threshold`) met, while the file was loading, what only a whole read can
     judge: bytes that are not UTF-8 in a column the first pass did not convert. The caller rolls back everything
     of that attempt and reads the file again with ``read_file(..., overlap=False)``."""
-
-
-class UnreadableFile(ValueError):
-    """The file cannot be parsed at all; the whole file is rejected."""
 
 
 _WHAT = {"json": "JSON 文件（UTF-8 编码的对象数组）", "xlsx": "Excel 工作簿（.xlsx）", "parquet": "Parquet 文件"}
