@@ -22,6 +22,14 @@ class FilesFailed(DeterministicError, RuntimeError):
     """Files of a shard failed in the pipeline for reasons a retry cannot fix (e.g. the warehouse refused a value)."""
 
 
+class UnsafePath(ValueError):
+    """A county-supplied name would leave the drop folder, or a path component is a link."""
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be parsed at all; the whole file is rejected."""
+
+
 def is_deterministic(exc: BaseException) -> bool:
     """True when trying again with the same input cannot succeed.
 
@@ -32,7 +40,6 @@ def is_deterministic(exc: BaseException) -> bool:
     """
     import psycopg
 
-    from supervision.sources.filedrop import UnreadableFile, UnsafePath
     from supervision.validation import SchemaDrift
 
     deterministic = (DeterministicError, UnsafePath, UnreadableFile, SchemaDrift, psycopg.errors.DataError,

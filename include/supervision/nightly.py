@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from supervision import settings
 from supervision.errors import DeterministicError, DropRootError, FilesFailed, is_deterministic
-from supervision.pipeline import RunContext, process_county, record_unknown_submitters
+from supervision.ingest.outcome import RunContext
+from supervision.ingest.run import process_county, record_unknown_submitters
 from supervision.registry import load_registry
 from supervision.warehouse.connection import connect
 from supervision.warehouse.locks import advisory_lock, county_lock_name

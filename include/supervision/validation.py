@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supervision import arrow_text, divisions, settings
+from supervision.arrow_text import duplicated as _duplicated
 from supervision.contract import (
     BOOL,
     BOOL_FALSE,
@@ -476,84 +477,6 @@ def _parse_money(values: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     amounts = pc.cast(arrow_text.keep(values, ok), _DECIMAL)
     words = np.frombuffer(amounts.buffers()[1], dtype=np.int64)[2 * amounts.offset: 2 * (amounts.offset + n)]
     return ok, amounts, np.where(ok, words[0::2], 0)
-
-
-def _duplicated(values: pa.Array) -> np.ndarray:
-    """True where a (non-null) value occurs more than once (pandas ``duplicated(keep=False)``).
-
-    Arrow's hash kernels take ~0.5 s on a million distinct ids; a numpy fingerprint of every value, sorted,
-    finds the candidates, and the exact check runs on those few rows only.
-    """
-    n = len(values)
-    out = np.zeros(n, bool)
-    view = arrow_text.string_view(values)
-    rows = np.flatnonzero(view.valid)
-    if rows.size < 2:
-        return out
-    fp = _fingerprints(view)[rows]
-    ordered = np.sort(fp)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not repeated.size:
-        return out
-    repeated = sorted_unique(repeated)
-    pos = np.minimum(np.searchsorted(repeated, fp), repeated.size - 1)
-    cand = rows[repeated[pos] == fp]
-    sub = values.take(pa.array(cand))
-    enc = pc.dictionary_encode(sub)
-    idx = enc.indices.to_numpy(zero_copy_only=False)
-    out[cand] = np.bincount(idx, minlength=len(enc.dictionary))[idx] > 1
-    return out
-
-
-_FP_MUL = np.uint64(0xBF58476D1CE4E5B9)
-_FP_SEED = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _fingerprints(view: arrow_text.StringView) -> np.ndarray:
-    """A 64-bit fingerprint of every value's bytes (equal values, equal fingerprints; nulls: garbage), read
-    8 bytes at a time (one unaligned load per value and word)."""
-    lengths = view.lengths
-    rows = np.arange(len(view))
-    h = lengths.astype(np.uint64) * _FP_SEED
-    full = np.uint64(0xFFFFFFFFFFFFFFFF)
-    for j in range(0, int(lengths.max(initial=0)), 8):
-        if j and j % 64 == 0:  # long values are rare: go on with those only
-            rows = rows[lengths[rows] > j]
-        rem = lengths[rows] - j
-        word = view.word(view.starts[rows], j)
-        shift = (np.clip(rem, 0, 7) * 8).astype(np.uint64)
-        word &= np.where(rem >= 8, full, (np.uint64(1) << shift) - np.uint64(1))
-        g = h[rows] ^ word
-        g *= _FP_MUL
-        g ^= g >> np.uint64(31)
-        h[rows] = g
-    return h
-
-
-def sorted_unique(a: np.ndarray) -> np.ndarray:
-    """``np.unique`` for a 1-D array by sort + compare: numpy 2.3+'s hash-based ``np.unique`` takes ~0.7-0.9 s
-    for 1M uint64 here, the sort ~0.01 s."""
-    if a.size < 2:
-        return np.sort(a)
-    s = np.sort(a)
-    return s[np.concatenate(([True], s[1:] != s[:-1]))]
-
-
-def fingerprints(values) -> np.ndarray:
-    """64-bit fingerprints of the non-null values (in order): a compact stand-in for millions of ids (equal
-    values, equal fingerprints; two different ids share one with probability about 2^-64)."""
-    arr = arrow_text.as_string_array(values)
-    view = arrow_text.string_view(arr)
-    return _fingerprints(view)[view.valid] if len(arr) else np.zeros(0, np.uint64)
-
-
-def duplicate_ids(*record_ids) -> pa.Array:
-    """The record ids that occur more than once over all the given arrays (the batches of one file), for
-    :func:`check_batch`'s ``duplicate_ids``."""
-    arrays = [_text(a, len(a)) for a in record_ids]
-    allids = pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
-    dup = _duplicated(allids)
-    return pc.unique(allids.filter(pa.array(dup))) if dup.any() else pa.array([], pa.string())
 
 
 class _Matrix:

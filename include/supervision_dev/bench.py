@@ -5,7 +5,7 @@ physical limit, on the same generated data.
 
 Five measurements, each in its own fresh process (so each peak RSS is its own), on the same CSV file:
 
-* **ours**: ``pipeline.process_file`` on the file, exactly as the nightly DAG runs it: read (pyarrow CSV) →
+* **ours**: ``ingest.run.process_file`` on the file, exactly as the nightly DAG runs it: read (pyarrow CSV) →
   raw Parquet → rule columns → Great Expectations suite (cross-checked) → quarantine split → ledger +
   quarantine rows → row hash + binary COPY into core (or stage + merge). Stage times come from timers wrapped around the
   pipeline's own functions. A small file goes through first (GX context and suite set-up, imports): that
@@ -238,7 +238,7 @@ class _Cpu:
 
 
 class _Stages:
-    """Wall time per pipeline stage, from timers wrapped around the functions pipeline.py calls (main thread),
+    """Wall time per pipeline stage, from timers wrapped around the functions ingest/consume.py calls (main thread),
     plus the loader thread's own clock (sort, row hash, encode, COPY, merge): the two run at the same time."""
 
     NAMES = {"read_file": "read (whole, or first pass over ids)", "tables": "parse batches (while loading)", "check_batch": "rule columns (validation)",
@@ -291,10 +291,13 @@ class _Stages:
 def phase_ours(root: Path, file: Path) -> dict:
     import shutil
 
-    from supervision import landing, pipeline, settings
+    from supervision import landing, settings
     from supervision.contract import RECORD_TYPES
+    from supervision.ingest import consume
+    from supervision.ingest import run as ingest_run
+    from supervision.ingest.outcome import RunContext
     from supervision.registry import load_registry
-    from supervision.sources import RawBatch
+    from supervision.sources import RawBatch, filedrop
     from supervision.sources.filedrop import discover
     from supervision.warehouse import load
 
@@ -304,19 +307,20 @@ def phase_ours(root: Path, file: Path) -> dict:
     shutil.rmtree(settings.lake_root(), ignore_errors=True)  # else the file is "already landed" from a former run
 
     def run(day_date):
-        ctx = pipeline.RunContext.default(day_date, drop_root=drop, run_id="bench")
+        ctx = RunContext.default(day_date, drop_root=drop, run_id="bench")
         day = discover(ctx.drop_root, COUNTY, day_date)
         t = time.perf_counter()
-        out = pipeline.process_file(county, rt, day, ctx)
+        out = ingest_run.process_file(county, rt, day, ctx)
         return time.perf_counter() - t, out
 
     t0 = time.perf_counter()
     warm_s, warm = run(WARMUP_DATE)
     warm_total = time.perf_counter() - t0
     stages = _Stages()
-    for name in ("read_file", "check_batch", "run_gx_rules", "_quarantine_rows", "write_quarantine",
+    stages.wrap(filedrop, "read_file")
+    for name in ("check_batch", "run_gx_rules", "_quarantine_rows", "write_quarantine",
                  "record_submission", "resolve_quarantine", "_write_validation", "_known_ids"):
-        stages.wrap(pipeline, name)
+        stages.wrap(consume, name)
     stages.wrap(load.RecordLoader, "add")
     stages.wrap(load.RecordLoader, "finish")
     stages.wrap(landing.Lander, "write")
@@ -338,8 +342,8 @@ def phase_ours(root: Path, file: Path) -> dict:
         raise SystemExit(f"bench file was not loaded: {out.status}: {out.reason}")
     return {"seconds": seconds, "rows": out.rows_received, "loaded": out.rows_loaded,
             "quarantined": out.rows_quarantined, "status": out.status, "stages": stages.seconds,
-            "loader": clocks[-1] if clocks else {}, "batch_rows": pipeline.batch_rows(),
-            "first_batch_rows": min(pipeline.FIRST_BATCH_ROWS, pipeline.batch_rows()),
+            "loader": clocks[-1] if clocks else {}, "batch_rows": consume.batch_rows(),
+            "first_batch_rows": min(consume.FIRST_BATCH_ROWS, consume.batch_rows()),
             "warmup_seconds": warm_total, "warmup_rows": warm.rows_received, "peak_mib": _peak_mib(),
             "cpu": cpu.result,
             "monotonic": window}  # the timed window on CLOCK_MONOTONIC: perf record -k CLOCK_MONOTONIC, report --time

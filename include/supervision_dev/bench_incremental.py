@@ -4,7 +4,7 @@
 
 1. Simulates ``--nights`` nights (the last one is "tonight") for Xuchang's 7 counties at ``--scale`` (new records
    and re-sends of earlier ones whose status moved: the simulator's own version history).
-2. Loads every night but tonight through the real pipeline (``pipeline.process_county``) into a template warehouse.
+2. Loads every night but tonight through the real pipeline (``ingest.run.process_county``) into a template warehouse.
 3. Copies the template twice and pads each copy with old records of the same counties (other record ids, half of
    them with an older superseded version): ``--history`` versions in the first, 10× as many in the second.
 4. Loads tonight into each copy, timing every file, and prints the night's cost next to the history size.
@@ -90,13 +90,14 @@ def pad(url: str, target_versions: int) -> dict[str, int]:
 
 # the steps whose cost could follow the warehouse's size: the load itself, look-ups of referenced records,
 # the ledger and the quarantine resolution (timed by wrapping the pipeline's own functions)
-_WAREHOUSE_STEPS = (("pipeline", "_known_ids"), ("pipeline", "record_submission"), ("pipeline", "resolve_quarantine"),
-                    ("pipeline", "write_quarantine"), ("load.RecordLoader", "add"), ("load.RecordLoader", "finish"))
+_WAREHOUSE_STEPS = (("consume", "_known_ids"), ("consume", "record_submission"), ("consume", "resolve_quarantine"),
+                    ("consume", "write_quarantine"), ("load.RecordLoader", "add"), ("load.RecordLoader", "finish"))
 
 
 def load_night(url: str, registry, day: date, drop: Path, data_dir: Path, steps: dict | None = None) -> dict:
-    from supervision import pipeline
-    from supervision.pipeline import RunContext, process_county
+    from supervision.ingest import consume
+    from supervision.ingest.outcome import RunContext
+    from supervision.ingest.run import process_county
     from supervision.warehouse import load
     from supervision_dev.bench import _Stages
 
@@ -107,7 +108,7 @@ def load_night(url: str, registry, day: date, drop: Path, data_dir: Path, steps:
     saved = []
     if steps is not None:
         for owner_name, name in _WAREHOUSE_STEPS:
-            owner = pipeline if owner_name == "pipeline" else load.RecordLoader
+            owner = consume if owner_name == "consume" else load.RecordLoader
             saved.append((owner, name, getattr(owner, name)))
             stages.wrap(owner, name)
     t0 = time.perf_counter()

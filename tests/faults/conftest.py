@@ -25,7 +25,7 @@ from supervision.nightly import prepare_run, run_shard
 from supervision.reconcile import Report, reconcile
 from supervision.registry import Registry, load_registry
 from supervision.sources import ROW_NUMBER
-from supervision.sources.filedrop import read_file
+from supervision.sources.filereader import read_file
 from supervision_dev.simulator import FaultProfile, simulate_night
 
 DAY = date(2026, 11, 20)

@@ -24,11 +24,12 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from supervision.ingest.outcome import RunContext
+from supervision.ingest.run import process_county
 from supervision.nightly import run_shard
-from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
-from supervision.sources.filedrop import UnreadableFile, read_file
+from supervision.sources.filereader import UnreadableFile, read_file
 from supervision_dev.simulator import FaultProfile, simulate_night
 
 pytestmark = pytest.mark.integration
@@ -314,7 +315,7 @@ WRITER = textwrap.dedent("""
     from datetime import date
     from pathlib import Path
     from supervision.landing import Lander
-    from supervision.sources.filedrop import read_file
+    from supervision.sources.filereader import read_file
     lake, path, county = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     raw = read_file(path)
     lander = Lander(lake, raw, "enforcement_cases", date.fromisoformat(sys.argv[4]), county, sys.argv[5])

@@ -28,7 +28,8 @@ from alerting_support import SmtpSink  # noqa: E402  (the alerting tests' real S
 from supervision.alerting.messages import alert_body, alert_title
 from supervision.alerting.monitor import run_monitor
 from supervision.contract import RECORD_TYPES
-from supervision.pipeline import RunContext, process_county
+from supervision.ingest.outcome import RunContext
+from supervision.ingest.run import process_county
 from supervision.reconcile import reconcile
 from supervision.registry import County, load_registry
 from supervision_dev.simulator import FaultProfile, simulate_night
@@ -320,7 +321,7 @@ def test_an_id_less_row_stays_open_until_a_resend_loads_it(day):
 
 def test_an_api_county_is_told_to_correct_its_system_not_to_resend_a_file(day):
     """The same pipeline path as a pull (ingest of an API batch), the same notifier: the fix fits an API county."""
-    from supervision.pipeline import ingest
+    from supervision.ingest.consume import ingest
     from supervision.sources import RawBatch
     from supervision.sources.common import batch_sha256, strings_frame
 

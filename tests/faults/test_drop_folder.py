@@ -20,8 +20,9 @@ from psycopg import sql
 
 from supervision.alerting.monitor import deliver_step, judge_step
 from supervision.contract import RECORD_TYPES
+from supervision.ingest.outcome import RunContext
+from supervision.ingest.run import process_county
 from supervision.nightly import prepare_run, run_shard, summarize
-from supervision.pipeline import RunContext, process_county
 from supervision.reconcile import reconcile, render_report
 from supervision.registry import load_registry
 from supervision.settings import DEFAULT_REGISTRY
@@ -294,7 +295,7 @@ def test_odd_file_names_are_named_escaped_and_the_engineers_alerted(env, caplog)
     for rt, name in odd.items():
         next(folder.glob(f"{rt}.*")).rename(folder / name)
     (folder / "$(reboot).csv").write_text("x", encoding="utf-8")
-    caplog.set_level("WARNING", logger="supervision.pipeline")
+    caplog.set_level("WARNING", logger="supervision.sources.filedrop")
     night(env)
     conn = env["conn"]
     rows = ledger(conn, "411002")

@@ -32,15 +32,15 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from supervision.arrow_text import fingerprints
 from supervision.contract import RECORD_TYPES
 from supervision.identifiers import make_uscc
 from supervision.nightly import prepare_run, run_shard, summarize
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
 from supervision.sources.common import SourceUnavailable
-from supervision.sources.filedrop import read_file
+from supervision.sources.filereader import read_file
 from supervision.sources.http_api import DEFAULT_MAX_PAGE_MIB, MAX_PAGE_MIB_ENV, HttpApiSource, PageTooLarge
-from supervision.validation import fingerprints
 from supervision.warehouse.connection import connect
 from supervision_dev.simulator import FaultProfile, simulate_night
 from supervision_dev.simulator.api_server import CountyApiServer

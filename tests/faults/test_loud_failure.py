@@ -187,12 +187,12 @@ def test_a_transient_failure_is_retried_and_stays_loud(county_day, monkeypatch):
 
 
 def test_a_failure_before_the_rows_are_counted_still_names_the_file(county_day, monkeypatch):
-    import supervision.pipeline as pipeline
+    import supervision.sources.filedrop as filedrop
 
     def denied(path, *a, **kw):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(pipeline, "read_file", denied)
+    monkeypatch.setattr(filedrop, "read_file", denied)
     with pytest.raises(RuntimeError):
         run_shard(_shards(county_day)[0])
     _, status, received, _, _, source_file, sha, _ = _ledger()

@@ -254,7 +254,7 @@ def test_a_run_of_the_demo_registry_brings_its_county_systems_up(tmp_path, monke
     """`supervision run` after the demo: the demo's API counties answer again while the run works."""
     from supervision.contract import RECORD_TYPES
     from supervision.sources import state as st
-    from supervision.sources.dispatch import make_source
+    from supervision.sources.pull import make_source
     from supervision_dev.demo import _conn_envs, demo_county_systems
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))

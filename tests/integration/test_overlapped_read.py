@@ -16,7 +16,7 @@ from psycopg import sql
 from supervision import settings
 from supervision.nightly import prepare_run, run_shard, summarize
 from supervision.registry import load_registry
-from supervision.sources import filedrop
+from supervision.sources import filereader
 from supervision.warehouse.connection import connect
 from supervision_dev.simulator import FaultProfile, simulate_night
 
@@ -69,7 +69,7 @@ def _run(ctx) -> dict:
 def _overlapped(monkeypatch) -> None:
     monkeypatch.setenv("SUPERVISION_OVERLAP_BYTES", "0")
     monkeypatch.setenv("SUPERVISION_BATCH_ROWS", "7")
-    monkeypatch.setattr(filedrop, "STREAM_BLOCK", 4096)
+    monkeypatch.setattr(filereader, "STREAM_BLOCK", 4096)
 
 
 def test_overlapped_night_ends_as_the_whole_read(night, monkeypatch):
@@ -88,16 +88,16 @@ def test_parse_error_while_loading_reads_the_file_again_whole(night, monkeypatch
     whole = _run(night)
     _empty()
     _overlapped(monkeypatch)
-    gathered, failed = filedrop._gathered, []
+    gathered, failed = filereader._gathered, []
 
     def fails_once_at_batch_3(reader, batch_rows, first_rows=None):
         for i, table in enumerate(gathered(reader, batch_rows, first_rows)):
             if i == 2 and not failed:
                 failed.append(True)
-                raise filedrop.ReadAgain("a byte that is not UTF-8 (forced)")
+                raise filereader.ReadAgain("a byte that is not UTF-8 (forced)")
             yield table
 
-    monkeypatch.setattr(filedrop, "_gathered", fails_once_at_batch_3)
+    monkeypatch.setattr(filereader, "_gathered", fails_once_at_batch_3)
     again = _run(night)
     assert failed, "no file had three batches"
     assert again == whole  # the first attempt left nothing: one ledger row per file, no row twice

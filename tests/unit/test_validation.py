@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from supervision import divisions
+from supervision.arrow_text import duplicate_ids
 from supervision.contract import (
     BOOL,
     CODE6,
@@ -44,7 +45,6 @@ from supervision.validation import (
     _duplicated,
     check_batch,
     compute_rules,
-    duplicate_ids,
     rule_frame,
     rule_specs,
     run_gx,
@@ -1223,7 +1223,7 @@ def test_court_case_number_re2_says_what_the_python_pattern_says(county):
 def test_sorted_unique_is_numpy_unique(values):
     import numpy as np
 
-    from supervision.validation import sorted_unique
+    from supervision.arrow_text import sorted_unique
 
     a = np.array(values, dtype=np.uint64)
     out = sorted_unique(a)

@@ -1,7 +1,7 @@
 """County sources. Each transport produces the same thing: a :class:`RawBatch` of strings.
 
 From there on (landing, validation, quarantine, load, ledger) every source is treated alike by
-``supervision.pipeline.ingest``.
+``supervision.ingest`` (each source yields ``ingest.batch`` items that hold one).
 
 A batch holds its rows in one of three shapes, all read the same way through :meth:`RawBatch.tables`:
 a pandas frame (API and database pulls, JSON, XLSX), an Arrow table (CSV and Parquet files that fit in
@@ -117,7 +117,7 @@ class RawBatch:
             return None
         if self.stream is not None:
             return self.stream.id_fingerprints
-        from supervision.validation import fingerprints
+        from supervision.arrow_text import fingerprints
 
         return fingerprints(self.record_ids())
 

@@ -1,57 +1,45 @@
 """File-drop source (contract v1): <drop_root>/<county_code>/<business_date>/{manifest.json, <record_type>.<ext>}.
 
-Reads every format into one shape: a frame of strings (NA for empty cells) with the file's own column
-names plus ``_row_number`` (1-based data row, header excluded; the same for CSV, XLSX and JSON), so that
-validation and quarantine speak of rows the way the county sees them.
+Everything particular to a drop folder lives here: discovery (:func:`discover`: ``lstat`` only, links, pipes,
+devices and hard links refused, odd names listed as unexpected), the manifest and its checks, the arrival
+observation (``ops.file_arrival``), and :class:`FileDropSource`, which turns a county's day folder into the
+items every source yields (:mod:`supervision.ingest.batch`): one :class:`Batch` per readable file, a
+:class:`NoBatch` for a late, missing, refused or unreadable one, and one for the unexpected entries. Reading a
+file's bytes is :mod:`supervision.sources.filereader`.
 
 File names come from counties: nothing here opens a path that resolves outside the drop folder.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import hashlib
-import io
 import json
+import logging
 import os
 import re
 import stat
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
-from supervision.contract import RECORD_TYPES
-from supervision.identifiers import record_keys
+from supervision import county_text as txt
+from supervision.contract import RECORD_TYPES, RecordType
+from supervision.errors import UnsafePath, is_deterministic
+from supervision.ingest.batch import Batch, Item, NoBatch
+from supervision.ingest.outcome import FileOutcome, RunContext
+from supervision.landing import land_rejected_bytes
+from supervision.registry import County
 from supervision.settings import TIMEZONE
-from supervision.sources import (  # noqa: F401 - RawFile kept for callers
-    ROW_NUMBER,
-    RawBatch,
-    RawFile,
-    Stream,
-    frame_to_table,
-    normalise_strings,
-)
-from supervision.sources.limits import INVISIBLE_EDGES, Limits, size_text, visible
+from supervision.sources import RawBatch
+from supervision.sources.filereader import ReadAgain, UnreadableFile, file_sha256, read_file
+from supervision.warehouse.connection import connect
+from supervision.warehouse.ledger import observe_arrival
 
+log = logging.getLogger(__name__)
 FORMATS = ("csv", "json", "xlsx", "parquet")
-ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
-             "gb18030": "gb18030"}
 _COUNTY = re.compile(r"[0-9]{6}")  # fullmatch only: \d takes any script's digits, "$" a final newline
-
-
-class UnsafePath(ValueError):
-    """A county-supplied name would leave the drop folder, or a path component is a link."""
 
 
 def shown(name: str) -> str:
@@ -119,16 +107,6 @@ class Unexpected:
     path: str  # relative to the drop root, escaped (:func:`shown`)
     zh: str
     en: str
-
-
-class ReadAgain(Exception):
-    """An overlapped read (:func:`overlap_threshold`) met, while the file was loading, what only a whole read can
-    judge: bytes that are not UTF-8 in a column the first pass did not convert. The caller rolls back everything
-    of that attempt and reads the file again with ``read_file(..., overlap=False)``."""
-
-
-class UnreadableFile(ValueError):
-    """The file cannot be parsed at all; the whole file is rejected."""
 
 
 @dataclass
@@ -302,623 +280,219 @@ def _read_manifest(day: DayDrop, path: Path) -> None:
         day.manifest_error = f"manifest.json unreadable: {e}"
 
 
-def read_file(path: Path, encoding_hint: str | None = None, overlap: bool = True) -> RawFile:
-    """Parse one county file into strings. Raises UnreadableFile with the reason (Chinese first: what is wrong,
-    where, what to send instead; the parser's own words after it).
-
-    CSV files are read by pyarrow: whole when small; from memory, parsed batch by batch while they load, after a
-    first pass over the record ids, when bigger (``SUPERVISION_OVERLAP_BYTES``, default 32 MiB; ``overlap=False``
-    reads them whole: see :class:`ReadAgain`); from disk as a :class:`Stream` of record batches after a first pass
-    (sha256, row count, duplicate record ids) when too big to hold, so memory stays bounded whatever the file's
-    size (``SUPERVISION_STREAM_BYTES``, default 512 MiB). Every format is held to :class:`Limits` (file size,
-    columns, field size, XLSX cells) before or while it is parsed; XLSX is parsed in a child process
-    (``supervision.sources.xlsx``) so a workbook that kills its reader is one rejected file.
-    """
-    fmt = path.name.partition(".")[2].lower()
-    stat = path.stat()
-    received_at = datetime.fromtimestamp(stat.st_mtime, tz=ZoneInfo(TIMEZONE))
-    limits = Limits.from_env()
-    cap = limits.file_bytes(fmt)
-    if cap is not None and stat.st_size > cap:
-        raise UnreadableFile(
-            f"文件 {path.name} 有 {size_text(stat.st_size)}，超过 {fmt.upper()} 文件 {size_text(cap)} 的上限。"
-            + ("请拆分为多个较小的文件，或改用 CSV（UTF-8）报送" if fmt != "csv" else "请与省级平台联系分批报送")
-            + f"。 (file of {stat.st_size} bytes over the {fmt} limit {cap})")
-    letters = None
-    try:
-        if fmt == "csv":
-            return _read_csv_file(path, encoding_hint, received_at, overlap, limits)
-        data = path.read_bytes()
-        if fmt == "xlsx":
-            table, letters = _read_xlsx(data, path.name, limits)
-        else:
-            if fmt == "json":
-                frame = _read_json(data)
-            elif fmt == "parquet":
-                frame = _read_parquet(data, path.name, limits)
-            else:
-                raise UnreadableFile(f"unsupported format {fmt!r}")
-            _refuse_reserved(list(frame.columns))
-            _check_columns(path.name, list(frame.columns), limits)
-            table = frame_to_table(frame)
-    except UnreadableFile:
-        raise
-    except Exception as e:  # every parser has its own exception types; all mean the same here
-        raise UnreadableFile(_unparsable(path.name, fmt, e)) from e
-    _check_cells(path.name, table, limits, letters, records=fmt == "json")
-    return RawBatch(fmt, None, hashlib.sha256(data).hexdigest(), received_at, path=path, table=table)
+# ---------------------------------------------------------------------------------------------- the source
 
 
-_WHAT = {"json": "JSON 文件（UTF-8 编码的对象数组）", "xlsx": "Excel 工作簿（.xlsx）", "parquet": "Parquet 文件"}
+class FileDropSource:
+    """A county that drops files: per record type, its file of the business date as a :class:`Batch`, or a
+    :class:`NoBatch` saying why there is none. A file whose loading failed becomes a 'failed' row naming it; a
+    file whose overlapped read met what only a whole read can judge (:class:`ReadAgain`) is read again whole."""
 
+    kind = "file_drop"
 
-def _unparsable(name: str, fmt: str, e: Exception) -> str:
-    """A parser's error as the county reads it: what the file should have been, then the parser's words."""
-    send = {"xlsx": "请用 Excel 打开后重新另存为 .xlsx，或另存为 CSV（UTF-8）后重新报送",
-            "json": "请以 UTF-8 编码重新导出 JSON（对象数组），或改用 CSV（UTF-8）报送"}.get(
-        fmt, "请重新导出该文件，或改用 CSV（UTF-8）报送")
-    from supervision.sources.xlsx import ReaderError
+    def __init__(self, county: County):
+        self.county = county
 
-    said = str(e) if isinstance(e, ReaderError) else f"{type(e).__name__}: {e}"
-    return f"文件 {name} 不是可以读取的{_WHAT.get(fmt, fmt)}：{send}。 ({said})".strip()[:700]
-
-
-def _check_columns(name: str, columns: list[str], limits: Limits) -> None:
-    if len(columns) > limits.columns:
-        raise UnreadableFile(
-            f"文件 {name} 有 {len(columns):,} 列，超过 {limits.columns:,} 列的上限（合同 v1 的表格最多 22 列）："
-            f"请只报送合同规定的列。 ({len(columns)} columns over SUPERVISION_MAX_COLUMNS={limits.columns})")
-    for c in columns:
-        if "\x00" in c:
-            raise UnreadableFile(f"文件 {name} 的表头（第 1 行）含有 NUL 空字符（\\x00）：列名 “{visible(c)}”。"
-                                 "请以 UTF-8 编码另存为 CSV 后重新报送。 (NUL byte in the header)")
-
-
-def _where(table: pa.Table, index: int, column: str, letters: dict[str, str] | None, records: bool = False) -> str:
-    """A cell as the county finds it: the spreadsheet row (header = row 1) and the column; for JSON the record
-    (the n-th object of the array) and its field."""
-    if records:
-        return f"第 {table[ROW_NUMBER][index].as_py()} 条记录（数组中的第 {index + 1} 个对象）的“{visible(column, 40)}”字段"
-    row = table[ROW_NUMBER][index].as_py() + 1
-    letter = f"（{letters[column]} 列）" if letters and column in letters else ""
-    return f"第 {row} 行（表头为第 1 行）“{visible(column, 40)}”列{letter}"
-
-
-def _check_cells(name: str, table: pa.Table, limits: Limits, letters: list[str] | None = None,
-                 nul: bool = True, records: bool = False) -> None:
-    """No cell over ``SUPERVISION_MAX_FIELD_BYTES`` and (``nul``) none holding a NUL character, which no
-    PostgreSQL text can store: the first such cell is named, the file is rejected."""
-    by_name = dict(zip(table.column_names[1:], letters, strict=False)) if letters else None
-    for column in table.column_names:
-        if column == ROW_NUMBER:
-            continue
-        values = table[column]
-        if not len(values) or values.null_count == len(values):
-            continue
-        longest = pc.max(pc.binary_length(values)).as_py()
-        if longest is not None and longest > limits.field_bytes:
-            index = pc.index(pc.greater(pc.binary_length(values), limits.field_bytes), True).as_py()
-            raise UnreadableFile(
-                f"文件 {name} {_where(table, index, column, by_name, records)}的内容有 {size_text(longest)}，超过单个单元格 "
-                f"{size_text(limits.field_bytes)} 的上限（合同 v1 最长的字段为 2,000 个字符），不是正常的报送内容。"
-                f"请检查该行（例如引号未闭合使多行并成了一格）后重新报送。"
-                f" (a field of {longest} bytes over SUPERVISION_MAX_FIELD_BYTES={limits.field_bytes})")
-        if nul:
-            hits = pc.match_substring(values, "\x00")
-            if pc.any(hits).as_py():
-                index = pc.index(hits, True).as_py()
-                value = table[column][index].as_py()
-                raise UnreadableFile(
-                    f"文件 {name} {_where(table, index, column, by_name, records)}含有 NUL 空字符（\\x00，二进制零字节），"
-                    f"值为 “{visible(value)}”：这不是正常的文本，数据库也无法保存它，整个文件未入库。请检查导出程序，"
-                    f"删除该字符后以 UTF-8 编码另存为 CSV 重新报送。 (NUL byte in a field)")
-
-
-def _refuse_reserved(columns: list[str]) -> None:
-    if ROW_NUMBER in columns:
-        raise UnreadableFile("文件中有名为 _row_number 的列，这是本系统保留的列名：请删除该列后重新报送。"
-                             " (the file has a column named _row_number, a name the pipeline reserves)")
-
-
-def stream_threshold() -> int:
-    """Files above this many bytes are read in batches (bounded memory) instead of whole."""
-    return int(os.environ.get("SUPERVISION_STREAM_BYTES", 512 * 2**20))
-
-
-def overlap_threshold() -> int:
-    """CSV files above this many bytes (up to :func:`stream_threshold`) are parsed while they load."""
-    return int(os.environ.get("SUPERVISION_OVERLAP_BYTES", 32 * 2**20))
-
-
-def detect_encoding(data: bytes, hint: str | None) -> str:
-    if hint:
-        enc = ENCODINGS.get(hint.lower())
-        if enc is None:
-            raise UnreadableFile(f"manifest encoding {hint!r} is not one of utf-8, utf-8-sig, gbk, gb18030")
-        return "utf-8-sig" if enc == "utf-8" and data.startswith(b"\xef\xbb\xbf") else enc
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"  # superset of GBK / GB2312
-
-
-_BINARY_MAGIC = {b"\x1f\x8b": ("gzip 压缩文件", "gzip"), b"PK\x03\x04": ("zip 压缩包或 Excel 工作簿（.xlsx）", "zip/xlsx"),
-                 b"%PDF": ("PDF 文件", "PDF"), b"\xd0\xcf\x11\xe0": ("旧版 Excel 工作簿（.xls）", "old Excel (xls)"),
-                 b"Rar!": ("RAR 压缩包", "rar"), b"7z\xbc\xaf": ("7z 压缩包", "7z")}
-_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32 LE"), (b"\x00\x00\xfe\xff", "UTF-32 BE"), (b"\xff\xfe", "UTF-16 LE"),
-              (b"\xfe\xff", "UTF-16 BE"))
-_CONTROL = bytes([*range(0, 9), *range(14, 27), *range(28, 32), 127])  # no text holds these
-SEND_CSV = "请以 UTF-8 编码另存为 CSV 后重新报送"
-_WIDE = ("本系统只接收 UTF-8 或 GB18030（GBK）编码、逗号分隔的 CSV，不对 UTF-16 文本转码（Excel 的“Unicode 文本”即此格式，"
-         "且以制表符分隔）：请在 Excel 中选择“另存为 → CSV UTF-8（逗号分隔）”后重新报送")
-
-
-class _NotUtf8(Exception):
-    """pyarrow found bytes that are not UTF-8 (then an undeclared file is read as GB18030)."""
-
-
-def _sniff(head: bytes, name: str) -> None:
-    """Refuse, from its first bytes, a file that is no CSV text in an encoding read here. UTF-16/32 (with or
-    without BOM) is refused with an instruction rather than transcoded: Excel writes it as tab-separated
-    "Unicode text", which transcoding would turn into one-column rows."""
-    for bom, encoding in _WIDE_BOMS:
-        if head.startswith(bom):
-            raise UnreadableFile(f"文件 {name} 是 {encoding} 编码的文本（带 BOM）。{_WIDE}。 "
-                                 f"({encoding} text with BOM: rejected, not transcoded; send a UTF-8 CSV)")
-    kind = next((k for magic, k in _BINARY_MAGIC.items() if head.startswith(magic)), None)
-    if kind:
-        raise UnreadableFile(f"文件 {name} 不是 CSV 文本，而是{kind[0]}。{SEND_CSV}。 "
-                             f"(binary content ({kind[1]}), not CSV text)")
-    sample = head[:4096]
-    zeros = sample.count(0)
-    if zeros and zeros * 10 > len(sample):  # ASCII in UTF-16: every other byte is zero
-        odd = sample[1::2].count(0)
-        encoding = "UTF-16 LE" if odd * 10 >= zeros * 9 else "UTF-16 BE" if (zeros - odd) * 10 >= zeros * 9 else None
-        if encoding:
-            raise UnreadableFile(f"文件 {name} 看起来是 {encoding} 编码的文本（无 BOM）。{_WIDE}。 "
-                                 f"({encoding} text without BOM: rejected; send a UTF-8 CSV)")
-    control = len(sample) - len(sample.translate(None, _CONTROL))
-    if control >= 8 and control * 20 > len(sample):
-        raise UnreadableFile(f"文件 {name} 不是 CSV 文本：开头 {len(sample):,} 个字节中有 {control:,} 个控制字符或 NUL "
-                             f"空字节，像是二进制文件（或已损坏）。文件应为 UTF-8 或 GB18030 编码的 CSV 文本，{SEND_CSV}。 "
-                             f"(binary content (NUL bytes / control characters), not CSV text)")
-
-
-def _read_csv_file(path: Path, hint: str | None, received_at: datetime, overlap: bool = True,
-                   limits: Limits | None = None) -> RawBatch:
-    limits = limits or Limits.from_env()
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(max(1 << 16, limits.header_bytes + 8))
-    _sniff(head, path.name)
-    bom = head.startswith(b"\xef\xbb\xbf")
-    declared = detect_encoding(head, hint) if hint else None
-    if declared is None and not bom and not _utf8_prefix(head):
-        declared = "gb18030"  # undeclared and not UTF-8 from the first bytes on: read as GBK (GB18030)
-    if size > stream_threshold():
-        return _stream_csv(path, head, bom, declared, received_at, limits)
-    data = path.read_bytes()
-    nul = b"\x00" in data  # memchr: a few ms per 100 MB; only then are the cells searched for it
-    if overlap and size > overlap_threshold() and not nul:
+    def batches(self, ctx: RunContext) -> Generator[Item, FileOutcome, None]:
+        county = self.county
         try:
-            return _buffered_stream(path, data, bom, declared, received_at, limits)
-        except ReadAgain:
-            pass  # the first pass met what the whole read judges (a ragged row, a byte that is not UTF-8)
-    with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL: the hash runs beside the parse
-        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        encoding = declared or ("utf-8-sig" if bom else "utf-8")
-        try:
-            table = _parse_csv_bytes(data, encoding, strict=hint is not None or bom, name=path.name, limits=limits,
-                                     nul=nul)
-        except _NotUtf8:
-            encoding = "gb18030"
-            table = _parse_csv_bytes(data, encoding, strict=True, name=path.name, limits=limits, nul=nul)
-        sha = digest.result()
-    return RawBatch("csv", _reported(encoding), sha, received_at, path=path, table=table)
-
-
-def _utf8_prefix(head: bytes) -> bool:
-    """The first bytes are UTF-8 (a character cut at the end of the sample does not count against it)."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return True
-    except UnicodeDecodeError:
-        return False
-
-
-def _reported(encoding: str) -> str:
-    return "gbk" if encoding == "gb18030" else encoding
-
-
-_LINE_END = re.compile(rb"\r\n|\r|\n")  # CR-only line ends (old Mac exports) are line ends too
-
-
-def _header(first: bytes, name: str = "", limits: Limits | None = None, more: bool = False) -> list[str]:
-    """The column names from the first line of ``first`` (UTF-8; ``more``: the file goes on after it)."""
-    limits = limits or Limits()
-    end = _LINE_END.search(first, 0, limits.header_bytes + 2)
-    if end is None and (more or len(first) > limits.header_bytes):
-        raise UnreadableFile(
-            f"文件 {name} 的第 1 行（表头）超过 {size_text(limits.header_bytes)} 仍未结束，不是合同 v1 的表头（列名）行"
-            f"（合同 v1 的表头不到 1 KiB）。请以 UTF-8 编码另存为 CSV（第 1 行为列名，每行一条记录）后重新报送。"
-            f" (header line longer than SUPERVISION_MAX_HEADER_BYTES={limits.header_bytes})")
-    first_line = (first[:end.start()] if end else first).decode("utf-8", errors="replace").strip()
-    if not first_line:
-        raise UnreadableFile(f"文件 {name} 是空的或第 1 行为空：第 1 行必须是表头（列名）；当天没有数据时，也请报送只有"
-                             f"表头一行的文件。 (empty file: no header line)")
-    # a doubled BOM or a zero-width mark is invisible in every editor: never part of a column name
-    columns = [c.strip().strip(INVISIBLE_EDGES).strip() for c in next(csv.reader([first_line]))]
-    _check_columns(name, columns, limits)
-    if len(set(columns)) != len(columns):
-        twice = sorted({c for c in columns if columns.count(c) > 1})
-        raise UnreadableFile(f"文件 {name} 的表头（第 1 行）有重复的列名 {'、'.join(map(visible, twice))}：请每列只用一个"
-                             f"合同 v1 列名。 (duplicate column names in header: {[visible(c) for c in columns]})")
-    _refuse_reserved(columns)
-    return columns
-
-
-def _csv_options(columns: list[str], block_size: int = 1 << 24, include: list[str] | None = None):
-    return dict(
-        read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=block_size),
-        # quoted cells may hold newlines: without this, a block boundary inside one silently splits it
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
-                                             strings_can_be_null=False, include_columns=include),
-    )
-
-
-def _utf8_error(e: Exception) -> bool:
-    return "UTF8" in str(e) or "utf8" in str(e).lower()
-
-
-def _line_of(data: bytes, pos: int) -> int:
-    """The text line (1-based, as an editor counts) of byte ``pos``."""
-    breaks = data.count(b"\n", 0, pos)
-    return (breaks if breaks else data.count(b"\r", 0, pos)) + 1
-
-
-def _not_decodable(name: str, data: bytes, pos: int) -> UnreadableFile:
-    return UnreadableFile(
-        f"文件 {name} 不是 UTF-8 或 GB18030（GBK）编码的 CSV 文本：第 {pos:,} 个字节（约第 {_line_of(data, pos)} 行）起"
-        f"无法解码，可能是二进制文件、已损坏或用了其他编码。{SEND_CSV}。"
-        f" (not valid GBK/GB18030 at byte {pos}: check the manifest encoding)")
-
-
-def _not_utf8(name: str, e: Exception) -> UnreadableFile:
-    return UnreadableFile(
-        f"文件 {name} 声明（在 manifest.json 中或以 BOM）为 UTF-8 编码，但其中有不是 UTF-8 的字节。{SEND_CSV}；如果文件"
-        f"是 GBK 编码，请在 manifest.json 中写明 \"encoding\": \"gbk\"。"
-        f" (not valid UTF-8 ({e}); declare \"encoding\": \"gbk\" in the manifest if it is GBK)")
-
-
-_RAGGED = re.compile(r"Expected (\d+) columns, got (\d+): (.*)", re.S)
-
-
-def _parse_error(name: str, e: Exception, data: bytes | None, limits: Limits, block: int) -> UnreadableFile:
-    """pyarrow's CSV errors in the county's words."""
-    text = str(e)
-    if m := _RAGGED.search(text):
-        expected, got, row = m.groups()
-        pos = data.find(row[:200].encode("utf-8", errors="replace")) if data is not None else -1
-        where = f"（约在文件第 {_line_of(data, pos)} 行）" if pos >= 0 else ""
-        return UnreadableFile(
-            f"文件 {name} 有一行的列数与表头不符{where}：表头 {expected} 列，该行 {got} 列，内容为 “{visible(row)}”。通常是单元格"
-            f"里的逗号、引号或换行没有按 CSV 规则加引号：请用 Excel 另存为 CSV（UTF-8）后重新报送。 (ArrowInvalid: {text})"[:900])
-    if "straddl" in text:
-        return UnreadableFile(
-            f"文件 {name} 中有一条记录超过 {size_text(block)}（单个单元格上限为 {size_text(limits.field_bytes)}），"
-            f"不是正常的报送内容，常见原因是引号没有闭合，使后面的许多行并成了一格。请检查后以 UTF-8 编码另存为 CSV 重新报送。"
-            f" (ArrowInvalid: {text})")
-    return UnreadableFile(f"文件 {name} 无法按 CSV 解析：{SEND_CSV}。 (ArrowInvalid: {text})"[:900])
-
-
-def _parse_csv_bytes(data: bytes, encoding: str, strict: bool, name: str = "", limits: Limits | None = None,
-                     nul: bool = True) -> pa.Table:
-    limits = limits or Limits.from_env()
-    if encoding == "gb18030":
-        try:
-            data = data.decode(encoding).encode("utf-8")  # pyarrow parses UTF-8 only
-        except UnicodeDecodeError as e:
-            raise _not_decodable(name, data, e.start) from e
-    elif data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    sample = limits.header_bytes + 8
-    columns = _header(data[:sample], name, limits, more=len(data) > sample)
-    if not data.endswith(b"\n"):
-        data += b"\n"  # a header-only file without a final newline is still "nothing today"
-    block = 1 << 24
-    try:
-        try:
-            table = pacsv.read_csv(pa.BufferReader(data), **_csv_options(columns))
-        except pa.ArrowInvalid as e:
-            if "straddl" not in str(e):
-                raise
-            # a record longer than a parse block: read in one block, so the cell over the limit can be named
-            block = len(data) + 1
-            table = pacsv.read_csv(pa.BufferReader(data), **_csv_options(columns, block_size=block))
-    except pa.ArrowInvalid as e:
-        if _utf8_error(e):
-            if not strict:
-                raise _NotUtf8() from e
-            raise _not_utf8(name, e) from e
-        raise _parse_error(name, e, data, limits, block) from e
-    table = _with_row_numbers(normalise_strings(table), 1)
-    _check_cells(name, table, limits, nul=nul)
-    return table
-
-
-def _ids(column) -> pa.Array:
-    """Record ids as validation reads them: trimmed, empty = null, in key form (NFKC)."""
-    a = pc.utf8_trim_whitespace(column)
-    return record_keys(pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a))
-
-
-def _with_row_numbers(table: pa.Table, first: int) -> pa.Table:
-    numbers = pa.array(np.arange(first, first + table.num_rows, dtype=np.int64))
-    return table.add_column(0, ROW_NUMBER, numbers)
-
-
-STREAM_BLOCK = 4 << 20  # bytes pyarrow parses at a time when streaming (a few blocks are read ahead)
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in 4 MiB chunks (a file rejected for its size is never held in memory)."""
-    return _file_sha256(path)
-
-
-def _file_sha256(path: Path, nul: list | None = None) -> str:
-    """sha256 of the file; with ``nul``, appends True to it if the file holds a NUL byte."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)  # releases the GIL: runs beside the parse
-            if nul is not None and not nul and b"\x00" in chunk:
-                nul.append(True)
-    return digest.hexdigest()
-
-
-def _open_csv(path: Path, encoding: str, columns: list[str], block_size: int | None = None):
-    """pyarrow's streaming CSV reader over the file, on an Arrow-native stream (no Python bytes objects; memory
-    from Arrow's pool), BOM skipped, GB18030 transcoded by pyarrow."""
-    src = pa.OSFile(str(path), "r")
-    if encoding == "utf-8-sig":
-        src.seek(3)
-    opts = _csv_options(columns, block_size or STREAM_BLOCK)
-    opts["read_options"].encoding = "gb18030" if encoding == "gb18030" else "utf8"
-    try:
-        return src, pacsv.open_csv(src, **opts)
-    except BaseException:
-        src.close()
-        raise
-
-
-def _stream_csv(path: Path, head: bytes, bom: bool, declared: str | None, received_at: datetime,
-                limits: Limits) -> RawBatch:
-    """First pass: sha256 of the bytes, rows, record ids (duplicates across the whole file), limits; then a
-    Stream."""
-    encoding = declared or ("utf-8-sig" if bom else "utf-8")
-    try:
-        return _stream_pass(path, head, encoding, received_at, limits)
-    except _NotUtf8:
-        if declared or bom:
-            raise _not_utf8(path.name, ValueError("invalid UTF-8")) from None
-        return _stream_pass(path, head, "gb18030", received_at, limits)
-
-
-def _stream_pass(path: Path, head: bytes, encoding: str, received_at: datetime, limits: Limits) -> RawBatch:
-    text_head = head[3:] if encoding == "utf-8-sig" else head
-    if encoding == "gb18030":
-        text_head = text_head.decode("gb18030", errors="replace").encode("utf-8")
-    columns = _header(text_head, path.name, limits, more=True)
-    from supervision.validation import duplicate_ids, fingerprints
-
-    has_ids = "record_id" in columns
-    prints: list[np.ndarray] = []
-    rows = 0
-    src = None
-    pool = ThreadPoolExecutor(1)
-    nul: list[bool] = []
-    digest = pool.submit(_file_sha256, path, nul)
-    try:
-        # every column is converted (and dropped) here, so a bad byte, a ragged row or a cell over the limit is
-        # found before loading; of the record ids only 64-bit fingerprints are kept (10M ids: 80 MB, not ~400 MB)
-        src, reader = _open_csv(path, encoding, columns)
-        for batch in reader:
-            _check_cells(path.name, _with_row_numbers(pa.Table.from_batches([batch]), rows + 1), limits, nul=False)
-            rows += batch.num_rows
-            if has_ids:
-                prints.append(fingerprints(_ids(batch.column(columns.index("record_id")))))
-    except pa.ArrowInvalid as e:
-        if _utf8_error(e):
-            raise _NotUtf8() from e
-        raise _parse_error(path.name, e, None, limits, STREAM_BLOCK) from e
-    except UnicodeDecodeError as e:
-        raise _not_decodable(path.name, b"", e.start) from e
-    finally:
-        if src is not None:
-            src.close()
-        sha = digest.result()
-        pool.shutdown()
-    if nul:  # rare: a second pass names the first cell holding it
-        src, reader = _open_csv(path, encoding, columns)
-        try:
-            first = 1
-            for batch in reader:
-                _check_cells(path.name, _with_row_numbers(pa.Table.from_batches([batch]), first), limits)
-                first += batch.num_rows
-        finally:
-            src.close()
-        raise UnreadableFile(f"文件 {path.name} 含有 NUL 空字符（\\x00）。{SEND_CSV}。 (NUL byte)")
-    fps = np.concatenate(prints) if prints else np.zeros(0, np.uint64)
-    duplicates = pa.array([], pa.string())
-    repeated = _repeated(fps)
-    if repeated.size:  # some ids may repeat: read the ids again, keep those candidates, check them exactly
-        src, reader = _open_csv(path, encoding, columns)
-        try:
-            cands = [_candidates(_ids(b.column(columns.index("record_id"))), repeated) for b in reader]
-        finally:
-            src.close()
-        duplicates = duplicate_ids(*cands)
-    def open_batches(batch_rows: int, first_rows: int | None = None):
-        src, reader = _open_csv(path, encoding, columns)
-        try:
-            yield from _gathered(reader, batch_rows, first_rows)
-        finally:
-            src.close()
-
-    stream = Stream(columns, rows, duplicates, fps, open_batches)
-    return RawBatch("csv", _reported(encoding), sha, received_at, path=path, stream=stream)
-
-
-def _repeated(fps: np.ndarray) -> np.ndarray:
-    """The fingerprints that occur more than once (their ids are duplicate candidates, checked exactly)."""
-    from supervision.validation import sorted_unique
-
-    ordered = np.sort(fps)
-    return sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
-
-
-def _candidates(ids, repeated: np.ndarray):
-    """The non-null ids whose fingerprint is among ``repeated``."""
-    from supervision.validation import fingerprints
-
-    present = ids.drop_null() if ids.null_count else ids
-    return present.filter(pa.array(np.isin(fingerprints(present), repeated)))
-
-
-def _gathered(reader, batch_rows: int, first_rows: int | None = None):
-    """pyarrow's small record batches gathered into normalised tables of ``batch_rows`` rows (the first one
-    ``first_rows``), numbered."""
-    first, pending, held = 1, [], 0
-    want = min(batch_rows, first_rows or batch_rows)
-    for batch in reader:
-        pending.append(batch)
-        held += batch.num_rows
-        if held >= want:
-            table = _with_row_numbers(normalise_strings(pa.Table.from_batches(pending)), first)
-            first, pending, held, want = first + table.num_rows, [], 0, batch_rows
-            yield table
-    if pending or first == 1:
-        yield _with_row_numbers(normalise_strings(pa.Table.from_batches(pending, schema=reader.schema)), first)
-
-
-def _buffered_stream(path: Path, data: bytes, bom: bool, declared: str | None, received_at: datetime,
-                     limits: Limits) -> RawBatch:
-    """A file held in memory, parsed while it loads: a first pass converts only the record ids (row count, ragged
-    rows, duplicate ids, fingerprints; a fraction of a full parse), then every column is parsed batch by batch
-    beside the warehouse COPY instead of before it. A late parse error raises :class:`ReadAgain`."""
-    from supervision.validation import duplicate_ids, fingerprints
-
-    encoding = declared or ("utf-8-sig" if bom else "utf-8")
-    with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL
-        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        if encoding == "gb18030":  # pyarrow parses UTF-8 only; transcoded once, up front
+            day = discover(ctx.drop_root, county.code, ctx.business_date)
+        except UnsafePath as e:
+            for rt in RECORD_TYPES:
+                yield self._nothing(rt, "failed", str(e))
+            return
+        if day.unexpected:  # links, pipes, odd names, stray files: in the ledger, and the engineers are alerted
+            yield unexpected_item(county.code, ctx, day.unexpected, _zh_label(county))
+        for rt in RECORD_TYPES.values():
             try:
-                text = pa.py_buffer(data.decode(encoding).encode("utf-8"))
-            except UnicodeDecodeError as e:
-                raise _not_decodable(path.name, data, e.start) from e
-        else:
-            text = pa.py_buffer(data)[3:] if bom else pa.py_buffer(data)
-        sample = limits.header_bytes + 8
-        columns = _header(text[:sample].to_pybytes(), path.name, limits, more=len(text) > sample)
-        if not text[-1:].to_pybytes().endswith(b"\n"):
-            raise ReadAgain("no final newline")  # rare; the whole read appends one
-        has_ids = "record_id" in columns
+                yield from self.file(rt, day, ctx)
+            except Exception as e:  # the county's other files still go through; the ledger says what broke
+                log.exception("%s %s failed", county.code, rt.name)
+                yield self._failure(rt.name, day, ctx, e)
+
+    def file(self, rt: RecordType, day: DayDrop, ctx: RunContext, _whole: bool = False
+             ) -> Generator[Item, FileOutcome, None]:
+        """The items of one record type's file (one, or two when read again whole)."""
+        county = self.county
+        where = _label(county)
+        if day.refused:  # the county or day folder is a link (or no folder): nothing behind it is read
+            yield self._nothing(rt.name, "rejected", (
+                f"{_zh_label(county)}：{day.refused}。请把当日文件作为普通文件直接放入本县自己的文件夹 "
+                f"{county.code}/{ctx.business_date}/，然后重新运行该日期。 / {where}: {rt.name} not read: "
+                f"{day.refused_en}. Send the day's files as plain files in the county's own folder, then re-run the date."))
+            return
+        if not day.exists:
+            yield self._nothing(rt.name, "late", txt.reason_late(
+                county, rt, ctx.business_date, county.deadline_at(ctx.business_date)))
+            return
+        if rt.name in day.problems:
+            yield self._nothing(rt.name, "rejected", f"{_zh_label(county)}：{rt.name}：{day.problems[rt.name]} / {where}")
+            return
+        path = day.files.get(rt.name)
+        if path is None:
+            listed = day.manifest is not None and rt.name in day.manifest
+            near = day.near_misses(rt.name)
+            if not near:
+                yield self._nothing(rt.name, "missing", txt.reason_missing(county, rt, ctx.business_date, listed))
+                return
+            yield self._nothing(rt.name, "missing", (
+                f"{_zh_label(county)}：{rt.name} 文件名不符合约定，未读取：{'、'.join(near)}；请改名为 "
+                f"{rt.name}.<csv|json|xlsx|parquet> 后重新发送。 / "
+                + f"{where}: no {rt.name} file for {ctx.business_date}"
+                + (" although the manifest lists one" if listed else "")
+                + f" (not read, the name is not {rt.name}.<format>: {', '.join(near)})"
+                + ". A day with nothing to report still needs a file with just the header line."))
+            return
+        rel = str(path.relative_to(ctx.drop_root))
+        seen = day.stats.get(rt.name)
+        swapped = _still_plain(path, seen)
+        if swapped is not None:  # became a link or a pipe since discovery: refused, never opened
+            yield self._nothing(rt.name, "rejected", (
+                f"{_zh_label(county)}：{shown(rel)} 是{swapped.zh}，未读取；请放入普通文件。 / {where}: {shown(rel)} is "
+                f"{swapped.en}; not read: send a plain file."))
+            return
         try:
-            first = pacsv.read_csv(pa.BufferReader(text), **_csv_options(
-                columns, include=["record_id" if has_ids else columns[0]]))
-        except pa.ArrowInvalid as e:  # the whole read words it (and falls back from UTF-8 to GBK where it may)
-            raise ReadAgain(str(e)) from e
-        sha = digest.result()
-    fps = np.zeros(0, np.uint64)
-    duplicates = pa.array([], pa.string())
-    if has_ids:
-        ids = _ids(first.column("record_id"))
-        fps = fingerprints(ids)
-        if (repeated := _repeated(fps)).size:
-            duplicates = duplicate_ids(_candidates(ids, repeated))
-    rows = first.num_rows
-    del first
-
-    def open_batches(batch_rows: int, first_rows: int | None = None):
-        opts = _csv_options(columns, STREAM_BLOCK)
+            raw = read_file(path, day.encoding, overlap=not _whole)
+        except UnreadableFile as e:
+            yield self._unreadable(rt, day, ctx, path, rel, str(e))
+            return
+        raw.file_mtime = datetime.fromtimestamp(seen.st_mtime, tz=UTC) if seen else None
+        raw.received_at = _observe(ctx, county.code, rel, raw.sha256, seen)
+        manifest_status, manifest_rows, manifest_problem = check_manifest(day, rt.name, raw)
+        notes = []
+        if manifest_status == "no_manifest":
+            notes.append("no manifest.json (file read anyway)" + (f": {day.manifest_error}" if day.manifest_error else ""))
+        elif manifest_status == "not_listed":
+            notes.append(f"{rt.name} is not listed in manifest.json")
+        key = (county.code, rt.name)
+        ids_before = len(ctx.night_ids.get(key, ()))  # ingest adds the file's ids; a re-read must not add them twice
         try:
-            for table in _gathered(pacsv.open_csv(pa.BufferReader(text), **opts), batch_rows, first_rows):
-                _check_cells(path.name, table, limits, nul=False)  # no NUL: checked before this read
-                yield table
-        except (pa.ArrowInvalid, UnreadableFile) as e:  # the whole read names it
-            raise ReadAgain(f"{path.name}: {e}"[:500]) from e
+            yield Batch(county.code, rt.name, raw, self.kind, rel, manifest_status, manifest_rows, manifest_problem,
+                        notes)
+        except ReadAgain as e:
+            if _whole:
+                raise
+            # the file's transaction was rolled back and its Parquet never landed: the whole read decides
+            log.warning("%s: %s: parsing while loading stopped (%s); reading the file again whole", where, rel, e)
+            if key in ctx.night_ids:
+                del ctx.night_ids[key][ids_before:]
+            yield from self.file(rt, day, ctx, _whole=True)
+        except Exception as e:  # what was received, for the failure's ledger row (batches)
+            e.supervision_received = (rel, raw.sha256, raw.rows)
+            raise
 
-    stream = Stream(columns, rows, duplicates, fps, open_batches)
-    return RawBatch("csv", _reported(encoding), sha, received_at, path=path, stream=stream)
+    def _nothing(self, record_type: str, status: str, reason: str) -> NoBatch:
+        return NoBatch(self.county.code, record_type, status, reason, self.kind)
+
+    def _failure(self, record_type: str, day: DayDrop, ctx: RunContext, e: Exception) -> NoBatch:
+        """A file that failed in the pipeline: the ledger names the file and counts what was received (rows when
+        they were counted before the failure), so reconciliation stays red until a re-run loads or quarantines it.
+        Recorded as the file's own attempt (its sha256): a re-run of the same file replaces this row, and an
+        earlier loaded file of the day cannot hide it."""
+        county = self.county
+        path = day.files.get(record_type)
+        rel, sha, rows = getattr(e, "supervision_received", (None, None, None))
+        if path is not None and rel is None:
+            rel = str(path.relative_to(ctx.drop_root))
+            try:
+                sha = file_sha256(path)
+            except OSError:
+                sha = None
+        what = f"文件 {rel}" + (f"（{rows} 行）" if rows else "") if rel else "当日数据"
+        reason = (f"{_label(county)}: {what}处理失败（系统内部错误），既未入库也未隔离；数据工程师已收到通知，修复后将重跑该日期，"
+                  f"县里无需重新报送。 Pipeline error on {rel or record_type} ({type(e).__name__}: {str(e)[:300]}): "
+                  "nothing loaded or quarantined; the engineers are told; re-run the date after the fix.")
+        return NoBatch(county.code, record_type, "failed", reason, self.kind, source_file=rel, sha256=sha,
+                       file_format=path.suffix.lstrip(".") if path else None, encoding=day.encoding,
+                       rows_received=rows or 0, retry=not is_deterministic(e))
+
+    def _unreadable(self, rt: RecordType, day: DayDrop, ctx: RunContext, path: Path, rel: str, error: str) -> NoBatch:
+        """A file that cannot be parsed: rejected whole, its bytes kept under <lake>/rejected/."""
+        county = self.county
+        sha = file_sha256(path)  # streamed: a file refused for its size is never read into memory
+        seen = day.stats.get(rt.name)
+        received_at = _observe(ctx, county.code, rel, sha, seen)  # an unreadable file arrived all the same
+        kept = land_rejected_bytes(ctx.lake_root, path, sha, rt.name, ctx.business_date, county.code)
+        reason = txt.reason_unreadable(county, rt, rel, path.suffix.lstrip("."), error, kept)
+        entry = day.manifest.get(rt.name) if day.manifest else None
+        return NoBatch(county.code, rt.name, "rejected", reason, self.kind, source_file=rel, sha256=sha,
+                       file_format=path.suffix.lstrip("."), encoding=day.encoding, received_at=received_at,
+                       file_mtime=datetime.fromtimestamp(seen.st_mtime, tz=UTC) if seen else None,
+                       manifest_rows=entry.rows if entry else None, lake_path=str(kept),
+                       quarantine=("file.readable", {"kept_at": str(kept), "error": error}))
 
 
-def _read_json(data: bytes) -> pd.DataFrame:
-    doc = json.loads(data.decode("utf-8-sig"))
-    if isinstance(doc, dict) and isinstance(doc.get("records"), list):
-        doc = doc["records"]
-    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
-        raise UnreadableFile("JSON must be an array of objects (or {\"records\": [...]})")
-    # Text per value before pandas infers dtypes: an int column with a null would become float ("411002.0").
-    frame = pd.DataFrame.from_records([{k: None if v is None else _json_text(v) for k, v in r.items()} for r in doc])
-    return _strings(frame)
+UNEXPECTED = "*"  # record_type of 'unexpected' ledger rows: the whole county folder of the day
 
 
-def _json_text(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, ensure_ascii=False)
-    return str(v)
+def unexpected_item(county_code: str, ctx: RunContext, entries: list[Unexpected], who: str) -> NoBatch:
+    """One 'unexpected' ledger row for a county folder and business date, naming every entry (escaped) that is
+    no contract file or was not read; nothing of them was read, so nothing is received."""
+    listed = "；".join(f"{u.path}（{u.zh}）" for u in entries)
+    listed_en = "; ".join(f"{u.path} ({u.en})" for u in entries)
+    reason = (f"{who}：投递目录中有非约定内容，未读取：{listed}。请删除，或按约定放入普通文件 "
+              f"<县代码>/<日期>/<记录类型>.<csv|json|xlsx|parquet> 与 manifest.json（不得使用链接、管道或其他特殊文件）；"
+              f"已告知数据工程值班。 / The drop folder holds entries that are no contract file and were not read: "
+              f"{listed_en}. Remove them or send plain files named as the contract says; the engineers are alerted.")
+    log.warning("drop folder: %s %s: unexpected entries, not read: %s", county_code, ctx.business_date, listed_en)
+    return NoBatch(county_code, UNEXPECTED, "unexpected", reason, FileDropSource.kind)
 
 
-def _read_xlsx(data: bytes, name: str, limits: Limits) -> tuple[pa.Table, list[str]]:
-    """The first sheet's cached cell values (formulas as last computed), one text per cell, ``_row_number`` the
-    sheet row - 1 (blank rows skipped, numbers kept). Read with calamine (Rust; a national night's ~1,000-row
-    workbooks took 0.14 s each with openpyxl, 2 ms with it) in a child process, after the checks of
-    :func:`supervision.sources.xlsx.precheck`."""
-    from supervision.sources.xlsx import XlsxRefused, read_xlsx_table
+def unknown_submitter_items(known_codes: set[str] | frozenset[str], ctx: RunContext) -> list[NoBatch]:
+    """Folders (and anything else) at the top of the drop folder that belong to no registered county: one
+    'unexpected' item each (by its six-digit name, else under :data:`NOT_A_COUNTY`); nothing in them is read."""
+    if not ctx.drop_root.is_dir():
+        return []
+    out = []
+    for code, entries in unknown_submitters(ctx.drop_root, known_codes).items():
+        who = f"未登记的县 {code}" if code != NOT_A_COUNTY else "投递目录顶层"
+        out.append(unexpected_item(code, ctx, entries, who))
+    return out
 
+
+def check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
+    """(manifest_status, manifest_rows, batch problem or None) of a file read against the day's manifest."""
+    if day.manifest is None:
+        return "no_manifest", None, None
+    entry = day.manifest.get(record_type)
+    if entry is None:
+        return "not_listed", None, None
+    if entry.sha256 and entry.sha256 != raw.sha256:
+        return "mismatch", entry.rows, ("file.manifest_sha256", (
+            f"damaged transfer: sha256 {raw.sha256[:12]}… differs from the manifest's {entry.sha256[:12]}…"))
+    if entry.rows is not None and entry.rows != raw.rows:
+        return "mismatch", entry.rows, ("file.manifest_rows", (
+            f"damaged transfer: {raw.rows} data rows, the manifest says {entry.rows}"))
+    return "ok", entry.rows, None
+
+
+def _still_plain(path: Path, seen: os.stat_result | None) -> Oddity | None:
+    """None if ``path`` is still the plain file discovery found (same device and inode), else why it is not."""
     try:
-        table, letters = read_xlsx_table(data, name, limits)
-    except XlsxRefused as e:
-        raise UnreadableFile(str(e)) from e
-    columns = table.column_names[1:]
-    if any(not c for c in columns):
-        blank = ", ".join(letter for c, letter in zip(columns, letters, strict=True) if not c)
-        raise UnreadableFile(f"工作簿 {name} 第 1 行（表头）的 {blank} 列没有列名，但该列有内容：请在第 1 行填写"
-                             f"合同 v1 的列名，或删除该列后重新报送。 (no column name in header cell(s) {blank})")
-    named = [c.strip(INVISIBLE_EDGES) for c in columns]
-    if len(set(named)) != len(named):
-        raise UnreadableFile(f"工作簿 {name} 第 1 行（表头）有重复的列名：请每列只用一个合同 v1 列名。"
-                             f" (duplicate column names in header: {named})")
-    _refuse_reserved(named)
-    _check_columns(name, named, limits)
-    table = normalise_strings(table.rename_columns([ROW_NUMBER, *named]))
-    return table, letters
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and (odd := oddity(st)) is not None:
+        return odd
+    if st is None or seen is None or (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
+        return Oddity("读取前被替换或删除的文件", "replaced or removed before it was read")
+    return None
 
 
-def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
-    """Columns and their uncompressed size checked from the footer before any column is read."""
-    meta = pq.ParquetFile(io.BytesIO(data)).metadata
-    if meta.num_columns > limits.columns:
-        raise UnreadableFile(f"文件 {name} 有 {meta.num_columns:,} 列，超过 {limits.columns:,} 列的上限：请只报送合同 v1 "
-                             f"规定的列。 ({meta.num_columns} columns over SUPERVISION_MAX_COLUMNS)")
-    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if unpacked > limits.parquet_bytes:
-        raise UnreadableFile(f"文件 {name} 解压后有 {size_text(unpacked)}，超过 Parquet 文件 "
-                             f"{size_text(limits.parquet_bytes)} 的上限：请拆分后重新报送，或改用 CSV（UTF-8）。"
-                             f" (uncompressed {unpacked} bytes over SUPERVISION_MAX_PARQUET_BYTES)")
-    return _strings(pq.read_table(io.BytesIO(data)).to_pandas(integer_object_nulls=True))
+def _observe(ctx: RunContext, county_code: str, rel: str, sha: str, st: os.stat_result | None) -> datetime:
+    """When these bytes were first seen in the county's day folder: this run, or an earlier scan (nightly run or
+    alert monitor). Its own transaction: the sighting stays even if loading the file fails."""
+    with connect(ctx.warehouse_url) as conn:
+        first = observe_arrival(
+            conn, county_code=county_code, business_date=ctx.business_date, rel_path=rel, sha256=sha, by="pipeline",
+            file_mtime=datetime.fromtimestamp(st.st_mtime, tz=UTC) if st else None,
+            size=st.st_size if st else None, stat_sig=stat_signature(st) if st else None, clock=ctx.clock)
+    return first.astimezone(ZoneInfo(TIMEZONE))
 
 
-def _strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """All columns as pandas string dtype, values stripped, empty cells as NA."""
-    out = {}
-    for col in frame.columns:
-        s = frame[col].astype("string").str.strip()
-        out[str(col)] = s.mask(s == "")
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+def _label(county: County) -> str:
+    return f"county {county.code} {county.name} ({county.city_name})"
+
+
+def _zh_label(county: County) -> str:
+    return f"{county.name}（{county.code}，{county.city_name}）"

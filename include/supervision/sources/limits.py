@@ -2,7 +2,7 @@
 
 Every limit is an environment variable with a default far above any real county file (a national night's
 files are a few hundred rows; the biggest county file benchmarked is 10M rows of CSV), so only a broken or
-hostile file meets one. Each refusal is an :class:`~supervision.sources.filedrop.UnreadableFile` whose text
+hostile file meets one. Each refusal is an :class:`~supervision.sources.filereader.UnreadableFile` whose text
 says, in Chinese first, what is wrong and what to send instead (docs/runbook.md lists the variables).
 
 | variable | default | what |

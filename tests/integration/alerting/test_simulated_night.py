@@ -19,7 +19,8 @@ import pytest
 from supervision.alerting.kinds import KINDS
 from supervision.alerting.monitor import run_monitor
 from supervision.contract import RECORD_TYPES
-from supervision.pipeline import RunContext, process_county, process_file
+from supervision.ingest.outcome import RunContext
+from supervision.ingest.run import process_county, process_file
 from supervision.registry import load_registry
 from supervision.settings import DEFAULT_REGISTRY
 from supervision.sources.filedrop import discover

@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 import yaml
 
+from supervision.ingest.outcome import RunContext
+from supervision.ingest.run import process_county
 from supervision.nightly import run_shard
-from supervision.pipeline import RunContext, process_county
 from supervision.registry import RegistryError, load_registry
 from supervision.sources.common import connection_env
 from supervision_dev.simulator import CountySystems

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from supervision.contract import RECORD_TYPES
-from supervision.pipeline import RunContext, process_county
+from supervision.ingest.outcome import RunContext
+from supervision.ingest.run import process_county
 from supervision.reconcile import reconcile
 from supervision.registry import load_registry
 from supervision.sources import state as st

@@ -110,6 +110,7 @@ def test_rejected_only_where_meant(faulty_night):
 
 def test_the_project_reader_agrees(faulty_night):
     filedrop = pytest.importorskip("supervision.sources.filedrop")
+    filereader = pytest.importorskip("supervision.sources.filereader")
     root, report = faulty_night
     for code, t in report.counties.items():
         day = filedrop.discover(root, code, DAY)
@@ -122,10 +123,10 @@ def test_the_project_reader_agrees(faulty_night):
                 assert rt not in day.files
                 continue
             if f.detail and f.detail.startswith("unreadable"):
-                with pytest.raises(filedrop.UnreadableFile):
-                    filedrop.read_file(day.files[rt], day.encoding)
+                with pytest.raises(filereader.UnreadableFile):
+                    filereader.read_file(day.files[rt], day.encoding)
                 continue
-            raw = filedrop.read_file(day.files[rt], day.encoding)
+            raw = filereader.read_file(day.files[rt], day.encoding)
             assert raw.rows == f.rows and raw.sha256 == f.sha256
             if f.rows or t.format != "json":  # an empty JSON array names no columns
                 assert list(raw.frame.columns[1:]) == RECORD_TYPES[rt].field_names

@@ -15,16 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from supervision.sources import filedrop
-from supervision.sources.filedrop import (
-    ReadAgain,
-    UnreadableFile,
-    UnsafePath,
-    day_folder,
-    detect_encoding,
-    discover,
-    read_file,
-)
+from supervision.sources import filedrop, filereader
+from supervision.sources.filedrop import UnsafePath, day_folder, discover
+from supervision.sources.filereader import ReadAgain, UnreadableFile, detect_encoding, read_file
 
 DAY = date(2026, 11, 22)
 COUNTY = "411002"
@@ -160,7 +153,7 @@ def test_overlapped_csv_reads_the_same_rows_in_every_encoding(tmp_path, monkeypa
 def test_a_smaller_first_batch_then_full_batches_in_every_read_mode(tmp_path, monkeypatch, mode):
     body = "".join(f"r{i},name {i}\n" for i in range(23))
     path = write(tmp_path, "complaints.csv", "record_id,name\n" + body)
-    monkeypatch.setattr(filedrop, "STREAM_BLOCK", 64)  # pyarrow's record batches smaller than a table
+    monkeypatch.setattr(filereader, "STREAM_BLOCK", 64)  # pyarrow's record batches smaller than a table
     if mode == "overlapped":
         monkeypatch.setenv("SUPERVISION_OVERLAP_BYTES", "0")
     elif mode == "streamed":
@@ -182,7 +175,7 @@ def test_a_smaller_first_batch_then_full_batches_in_every_read_mode(tmp_path, mo
 def test_overlapped_csv_batches_keep_quoted_newlines_and_find_duplicates_across_batches(tmp_path, monkeypatch):
     body = "".join(f'r{i % 7},"line one\nline {i}",  {i}  \n' for i in range(40)) + ',"no id",40\n'
     path = write(tmp_path, "complaints.csv", "record_id,summary,n\n" + body)
-    monkeypatch.setattr(filedrop, "STREAM_BLOCK", 64)  # many small blocks: boundaries inside quoted cells
+    monkeypatch.setattr(filereader, "STREAM_BLOCK", 64)  # many small blocks: boundaries inside quoted cells
     raw = overlapped(monkeypatch, path)
     table = pa.concat_tables(list(raw.tables(3)))
     assert raw.rows == 41 and table["_row_number"].to_pylist() == list(range(1, 42))

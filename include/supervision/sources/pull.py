@@ -1,11 +1,12 @@
-"""Pull sources per county: plan the window, pull it, hand the batch to ``pipeline.ingest``, move the watermark.
+"""Pull sources (HTTP API, database) per county: plan the window, pull it, yield the batch, move the watermark.
 
-``pipeline.process_county`` sends every county whose registry transport is not ``file_drop`` here. For each
-record type, on its own (one failing type never stops the others):
+``ingest.run.source_for`` gives every county whose registry transport is not ``file_drop`` a
+:class:`PullSource`. For each record type, on its own (one failing type never stops the others):
 
 1. plan (``state.plan``): replay a loaded pull of the date, or pull ``[watermark, end of date)``;
 2. pull (``http_api`` / ``database``) into a :class:`RawBatch` of strings with the contract's names;
-3. ``ingest``: raw Parquet, validation, quarantine, load and ledger, exactly as for file drops;
+3. yield it as a :class:`~supervision.ingest.batch.Batch`: the consumer lands, validates, quarantines, loads
+   and records it exactly as a dropped file (the county's lock for the record type is held meanwhile);
 4. record the pull (``ops.extraction``) and, only if the batch was loaded, advance the watermark.
 
 A pull that fails records the ledger status the fault deserves (docs/sources.md): ``source_error`` when the
@@ -23,6 +24,7 @@ import hashlib
 import logging
 import tempfile
 import traceback
+from collections.abc import Generator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -31,8 +33,9 @@ import pyarrow.parquet as pq
 
 from supervision import county_text as txt
 from supervision.contract import RECORD_TYPES, RecordType
+from supervision.ingest.batch import Batch, Item, NoBatch
+from supervision.ingest.outcome import FileOutcome, RunContext
 from supervision.landing import land_rejected_bytes
-from supervision.pipeline import FileOutcome, RunContext, ingest
 from supervision.registry import County
 from supervision.sources import RawBatch
 from supervision.sources import state as st
@@ -47,7 +50,6 @@ from supervision.sources.common import (
     strings_frame,
 )
 from supervision.warehouse.connection import connect
-from supervision.warehouse.ledger import record_submission, write_quarantine
 
 log = logging.getLogger(__name__)
 PULL_TRANSPORTS = ("http_api", "database")
@@ -78,40 +80,47 @@ def _timing(county: County) -> dict:
             "initial": initial if initial is None or initial.tzinfo else initial.replace(tzinfo=st.TZ)}
 
 
-def pull_county(county: County, ctx: RunContext) -> list[FileOutcome]:
-    """Every record type of a county with an API or database source, for ``ctx.business_date``."""
-    try:
-        source = make_source(county)
-        timing = _timing(county)
-    except SourceConfigError as e:
-        return [_record_failed(county, rt, ctx, txt.reason_our_config(
-            county, f"{_label(county)}: registry entry: {e}. Engineers: fix the registry entry, then re-run the date."))
-            for rt in RECORD_TYPES]
-    outcomes: list[FileOutcome] = []
-    down: SourceError | None = None
-    try:
-        for rt in RECORD_TYPES.values():
-            try:
-                outcome, error = pull_record_type(county, rt, source, ctx, timing, down)
-                if down is None and isinstance(error, _COUNTY_WIDE):
-                    down = error
-            except SourceConfigError as e:
-                outcome = _record_failed(county, rt.name, ctx, txt.reason_our_config(county, (
-                    f"{_label(county)}: {rt.name}: {e}. Engineers: fix it, then re-run the date "
-                    f"(supervision run --date {ctx.business_date} --counties {county.code}). Nothing was loaded.")))
-            except Exception as e:  # a pipeline bug: the county's other record types still go through
-                log.exception("%s %s failed", county.code, rt.name)
-                outcome = _record_failed(county, rt.name, ctx, txt.reason_pipeline_error(
-                    county, rt, f"{type(e).__name__}: {e}") + ". The watermark stays.",
-                    detail=traceback.format_exc(limit=3))
-            outcomes.append(outcome)
-    finally:
-        source.close()
-    return outcomes
+class PullSource:
+    """A county whose system is asked (HTTP API or database): per record type, the pulled window as a
+    :class:`Batch`, or a :class:`NoBatch` when the system could not be read or the registry entry is wrong."""
+
+    def __init__(self, county: County):
+        self.county = county
+
+    def batches(self, ctx: RunContext) -> Generator[Item, FileOutcome, None]:
+        """Every record type of the county, for ``ctx.business_date``."""
+        county = self.county
+        try:
+            source = make_source(county)
+            timing = _timing(county)
+        except SourceConfigError as e:
+            for rt in RECORD_TYPES:
+                yield _failed(county, rt, txt.reason_our_config(county, (
+                    f"{_label(county)}: registry entry: {e}. Engineers: fix the registry entry, then re-run the date.")))
+            return
+        down: SourceError | None = None
+        try:
+            for rt in RECORD_TYPES.values():
+                try:
+                    error = yield from pull_record_type(county, rt, source, ctx, timing, down)
+                    if down is None and isinstance(error, _COUNTY_WIDE):
+                        down = error
+                except SourceConfigError as e:
+                    yield _failed(county, rt.name, txt.reason_our_config(county, (
+                        f"{_label(county)}: {rt.name}: {e}. Engineers: fix it, then re-run the date "
+                        f"(supervision run --date {ctx.business_date} --counties {county.code}). Nothing was loaded.")))
+                except Exception as e:  # a pipeline bug: the county's other record types still go through
+                    log.exception("%s %s failed", county.code, rt.name)
+                    log.error("%s", traceback.format_exc(limit=3))
+                    yield _failed(county, rt.name, txt.reason_pipeline_error(
+                        county, rt, f"{type(e).__name__}: {e}") + ". The watermark stays.")
+        finally:
+            source.close()
 
 
 def pull_record_type(county: County, rt: RecordType, source, ctx: RunContext, timing: dict,
-                     down: SourceError | None = None) -> tuple[FileOutcome, SourceError | None]:
+                     down: SourceError | None = None) -> Generator[Item, FileOutcome, SourceError | None]:
+    """One record type's pull: yields its item, then records the extraction; returns the source's error if any."""
     kind = source.kind
     day = ctx.business_date
     with connect(ctx.warehouse_url, autocommit=True) as lock_conn:
@@ -137,16 +146,18 @@ def pull_record_type(county: County, rt: RecordType, source, ctx: RunContext, ti
             ref = source.describe(rt.name, plan.low, plan.high)
             if down is not None:
                 error = type(down)(f"not asked: the county system failed a moment ago ({down})", todo=down.todo)
-                return _record_source_error(county, rt, ctx, source, plan, ref, error), error
+                yield from _source_error(county, rt, ctx, source, plan, ref, error)
+                return error
             try:
                 fetched = source.fetch(rt, plan.low, plan.high)
             except SourceError as e:
                 log.warning("%s %s %s: %s", county.code, rt.name, day, e)
-                return _record_source_error(county, rt, ctx, source, plan, ref, e), e
+                yield from _source_error(county, rt, ctx, source, plan, ref, e)
+                return e
             raw = RawBatch(kind, None, batch_sha256(fetched.frame), arrival, fetched.frame)
             pages = fetched.pages
             notes += fetched.notes + _window_notes(plan, day, kind)
-        outcome = ingest(county, rt, raw, ctx, source_kind=kind, source_ref=ref, notes=notes)
+        outcome = yield Batch(county.code, rt.name, raw, kind, ref, notes=notes)
         with connect(ctx.warehouse_url) as conn, conn.transaction():
             (lake_path,) = conn.execute("SELECT lake_path FROM ops.submission WHERE submission_id = %s",
                                         (outcome.submission_id,)).fetchone()
@@ -158,7 +169,7 @@ def pull_record_type(county: County, rt: RecordType, source, ctx: RunContext, ti
             if outcome.status in st.LOADED and plan.mode != "empty":
                 st.advance(conn, county_code=county.code, record_type=rt.name, to=plan.high, business_date=day,
                            source_kind=kind, submission_id=outcome.submission_id)
-    return outcome, None
+    return None
 
 
 def _window_notes(plan: st.Plan, day, kind: str) -> list[str]:
@@ -182,51 +193,38 @@ def _replay(prev: st.Extraction, received_at: datetime) -> RawBatch:
     return RawBatch(prev.source_kind, None, prev.batch_sha256, received_at, frame)
 
 
-def _record_source_error(county: County, rt: RecordType, ctx: RunContext, source, plan: st.Plan, ref: str,
-                         error: SourceError) -> FileOutcome:
+def _source_error(county: County, rt: RecordType, ctx: RunContext, source, plan: st.Plan, ref: str,
+                  error: SourceError) -> Generator[Item, FileOutcome, None]:
+    """The ledger status the fault deserves (module docstring), with the county system's answer kept in the lake
+    when it was unusable; then the failed pull in ``ops.extraction`` (the watermark stays)."""
     kind = source.kind
     wm = plan.watermark
     since = (f"the watermark stays at {wm.watermark.astimezone(st.TZ):%Y-%m-%d %H:%M} (loaded up to business date "
              f"{wm.business_date})" if wm else "no watermark yet")
     day = ctx.business_date
     lake_path = sha = None
-    with connect(ctx.warehouse_url) as conn, conn.transaction():
-        if error.status == "rejected":
-            evidence = error.evidence or str(error).encode()
-            sha = hashlib.sha256(evidence).hexdigest()
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / ("response.json" if error.evidence else "error.txt")
-                path.write_bytes(evidence)
-                lake_path = str(land_rejected_bytes(ctx.lake_root, path, sha, rt.name, day, county.code))
-        reason = txt.reason_source_error(county, rt, source.target(rt.name), error.status, str(error), error.todo,
-                                         since, lake_path, getattr(error, "kind", None))
-        sid = record_submission(
-            conn, county_code=county.code, record_type=rt.name, business_date=day, source_kind=kind,
-            source_file=ref, file_sha256=sha, file_format=kind, encoding=None, received_at=None, manifest_rows=None,
-            manifest_status=None, rows_received=0, rows_loaded=0, rows_quarantined=0, status=error.status,
-            reason=reason, lake_path=lake_path, validation_ref=None, run_id=ctx.run_id)
-        if error.status == "rejected":
-            write_quarantine(conn, sid, [dict(
-                county_code=county.code, record_type=rt.name, business_date=day, source_file=ref, row_number=None,
-                record_id=None, raw_row={"kept_at": lake_path, "error": str(error)}, failed_rules=[error.rule],
-                messages=[reason])])
-        if not (plan.previous and plan.previous.status in st.LOADED):  # keep a loaded pull's record (re-pull failed)
+    if error.status == "rejected":
+        evidence = error.evidence or str(error).encode()
+        sha = hashlib.sha256(evidence).hexdigest()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / ("response.json" if error.evidence else "error.txt")
+            path.write_bytes(evidence)
+            lake_path = str(land_rejected_bytes(ctx.lake_root, path, sha, rt.name, day, county.code))
+    reason = txt.reason_source_error(county, rt, source.target(rt.name), error.status, str(error), error.todo,
+                                     since, lake_path, getattr(error, "kind", None))
+    outcome = yield NoBatch(
+        county.code, rt.name, error.status, reason, kind, source_file=ref, sha256=sha, file_format=kind,
+        lake_path=lake_path,
+        quarantine=(error.rule, {"kept_at": lake_path, "error": str(error)}) if error.status == "rejected" else None)
+    if not (plan.previous and plan.previous.status in st.LOADED):  # keep a loaded pull's record (re-pull failed)
+        with connect(ctx.warehouse_url) as conn, conn.transaction():
             st.record_extraction(
                 conn, county_code=county.code, record_type=rt.name, business_date=day, source_kind=kind,
                 source_ref=ref, window_from=plan.low, window_to=plan.high, status=error.status, rows_received=0,
-                pages=None, batch_sha256=sha, lake_path=lake_path, submission_id=sid, detail=str(error), fetched_at=None)
-    return FileOutcome(county.code, rt.name, error.status, reason=reason, source_file=ref, submission_id=sid)
+                pages=None, batch_sha256=sha, lake_path=lake_path, submission_id=outcome.submission_id,
+                detail=str(error), fetched_at=None)
 
 
-def _record_failed(county: County, record_type: str, ctx: RunContext, reason: str, detail: str | None = None
-                   ) -> FileOutcome:
-    if detail:
-        log.error("%s", detail)
+def _failed(county: County, record_type: str, reason: str) -> NoBatch:
     kind = county.transport if county.transport in PULL_TRANSPORTS else "http_api"
-    with connect(ctx.warehouse_url) as conn:
-        sid = record_submission(
-            conn, county_code=county.code, record_type=record_type, business_date=ctx.business_date,
-            source_kind=kind, source_file=None, file_sha256=None, file_format=None, encoding=None, received_at=None,
-            manifest_rows=None, manifest_status=None, rows_received=0, rows_loaded=0, rows_quarantined=0,
-            status="failed", reason=reason, lake_path=None, validation_ref=None, run_id=ctx.run_id)
-    return FileOutcome(county.code, record_type, "failed", reason=reason, submission_id=sid)
+    return NoBatch(county.code, record_type, "failed", reason, kind)

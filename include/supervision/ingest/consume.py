@@ -1,8 +1,9 @@
-"""One county's night: discover → read → land raw Parquet → validate (GX) → split → load / quarantine → ledger.
+"""The one consumer of every source's batches: land raw Parquet → schema → rules + GX → split → load /
+quarantine → ledger (:func:`ingest`), and the ledger row of what a source could not read (:func:`record`).
 
-Airflow calls :func:`process_county` from a mapped task; tests call it directly. Each record type is
-processed in its own try block and its own transaction, so one bad file never stops the county's other
-files, and one county never stops another (each is its own task instance).
+Knows no transport: a file drop, an API pull and a database pull arrive alike as
+:class:`~supervision.ingest.batch.Batch` (rows) or :class:`~supervision.ingest.batch.NoBatch` (no rows). Each
+batch is its own transaction, so one bad file never stops the county's other files.
 """
 
 from __future__ import annotations
@@ -10,10 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import UTC
 
 import numpy as np
 import psycopg
@@ -22,42 +20,17 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from supervision import county_text as txt
-from supervision import settings
+from supervision.arrow_text import fingerprints, sorted_unique
 from supervision.contract import RECORD_TYPES, RecordType, rule_fields
-from supervision.errors import is_deterministic
 from supervision.identifiers import record_key, record_keys
-from supervision.landing import Lander, land_rejected_bytes
+from supervision.ingest.batch import Batch, NoBatch
+from supervision.ingest.outcome import FileOutcome, RunContext
+from supervision.landing import Lander
 from supervision.registry import County
-from supervision.settings import TIMEZONE
 from supervision.sources import ROW_NUMBER, RawBatch
-from supervision.sources.filedrop import (
-    NOT_A_COUNTY,
-    DayDrop,
-    Oddity,
-    ReadAgain,
-    Unexpected,
-    UnreadableFile,
-    UnsafePath,
-    discover,
-    file_sha256,
-    oddity,
-    read_file,
-    shown,
-    stat_signature,
-    unknown_submitters,
-)
-from supervision.validation import (
-    SchemaDrift,
-    check_batch,
-    check_schema,
-    fingerprints,
-    rule_specs,
-    run_gx_rules,
-    sorted_unique,
-)
+from supervision.validation import SchemaDrift, check_batch, check_schema, rule_specs, run_gx_rules
 from supervision.warehouse.connection import connect
 from supervision.warehouse.ledger import (
-    observe_arrival,
     record_submission,
     resolve_quarantine,
     write_quarantine,
@@ -68,239 +41,38 @@ from supervision.warehouse.load import RecordLoader
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class FileOutcome:
-    county_code: str
-    record_type: str
-    status: str  # loaded | loaded_with_quarantine | rejected | missing | late | failed | unexpected
-    rows_received: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    reason: str | None = None
-    source_file: str | None = None
-    submission_id: int | None = None
-    retry: bool = False  # status 'failed' only: a retry may fix it (e.g. the warehouse was down)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+def consume(county: County | None, item: Batch | NoBatch, ctx: RunContext) -> FileOutcome:
+    """One item of a county's source: its rows ingested, or its ledger row when it has none."""
+    if isinstance(item, NoBatch):
+        return record(item, ctx)
+    return ingest(county, RECORD_TYPES[item.record_type], item.raw, ctx, source_kind=item.source_kind,
+                  source_ref=item.source_ref, manifest_status=item.manifest_status, manifest_rows=item.manifest_rows,
+                  batch_problem=item.problem, notes=item.notes)
 
 
-@dataclass
-class RunContext:
-    business_date: date
-    drop_root: Path
-    lake_root: Path
-    validation_root: Path
-    warehouse_url: str | None = None
-    run_id: str | None = None
-    # record ids seen this night per (county, record type), valid or not: cross-record checks accept them.
-    # Kept as sorted 64-bit fingerprints (validation.fingerprints): 8 bytes an id, whatever the file's size.
-    night_ids: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)
-    # When this run observes files (arrival time, ops.file_arrival): None = the warehouse server's clock. Only
-    # replays and tests pass one, and it can only make an observation earlier than the server's now().
-    clock: datetime | None = None
-
-    @classmethod
-    def default(cls, business_date: date, drop_root: Path | None = None, run_id: str | None = None,
-                warehouse_url: str | None = None) -> RunContext:
-        return cls(business_date, Path(drop_root or settings.drop_root()).resolve(), settings.lake_root(),
-                   settings.data_dir() / "validation", warehouse_url, run_id)
-
-
-def process_county(county: County, ctx: RunContext) -> list[FileOutcome]:
-    if county.transport != "file_drop":  # HTTP API and database counties: pull, then ingest() (docs/sources.md)
-        from supervision.sources.dispatch import pull_county
-
-        return pull_county(county, ctx)
-    outcomes = []
-    try:
-        day = discover(ctx.drop_root, county.code, ctx.business_date)
-    except UnsafePath as e:
-        return [_record_nothing(county, rt, ctx, "failed", str(e)) for rt in RECORD_TYPES]
-    if day.unexpected:  # links, pipes, odd names, stray files: in the ledger, and the engineers are alerted
-        outcomes.append(_record_unexpected(county.code, ctx, day.unexpected, _zh_label(county)))
-    for rt in RECORD_TYPES.values():
-        try:
-            outcomes.append(process_file(county, rt, day, ctx))
-        except Exception as e:  # the county's other files still go through; the ledger says what broke
-            log.exception("%s %s failed", county.code, rt.name)
-            outcomes.append(_record_failure(county, rt.name, day, ctx, e))
-    return outcomes
-
-
-UNEXPECTED = "*"  # record_type of 'unexpected' ledger rows: the whole county folder of the day
-
-
-def _record_unexpected(county_code: str, ctx: RunContext, entries: list[Unexpected], who: str) -> FileOutcome:
-    """One 'unexpected' ledger row for a county folder and business date, naming every entry (escaped) that is
-    no contract file or was not read; nothing of them was read, so nothing is received."""
-    listed = "；".join(f"{u.path}（{u.zh}）" for u in entries)
-    listed_en = "; ".join(f"{u.path} ({u.en})" for u in entries)
-    reason = (f"{who}：投递目录中有非约定内容，未读取：{listed}。请删除，或按约定放入普通文件 "
-              f"<县代码>/<日期>/<记录类型>.<csv|json|xlsx|parquet> 与 manifest.json（不得使用链接、管道或其他特殊文件）；"
-              f"已告知数据工程值班。 / The drop folder holds entries that are no contract file and were not read: "
-              f"{listed_en}. Remove them or send plain files named as the contract says; the engineers are alerted.")
-    log.warning("drop folder: %s %s: unexpected entries, not read: %s", county_code, ctx.business_date, listed_en)
-    with connect(ctx.warehouse_url) as conn:
+def record(item: NoBatch, ctx: RunContext) -> FileOutcome:
+    """The ledger row of what a source could not turn into rows (nothing received, nothing loaded), with its one
+    whole-batch quarantine entry when the bytes were refused (kept in the lake)."""
+    with connect(ctx.warehouse_url) as conn, conn.transaction():
         sid = record_submission(
-            conn, county_code=county_code, record_type=UNEXPECTED, business_date=ctx.business_date,
-            source_kind="file_drop", source_file=None, file_sha256=None, file_format=None, encoding=None,
-            received_at=None, manifest_rows=None, manifest_status=None, rows_received=0, rows_loaded=0,
-            rows_quarantined=0, status="unexpected", reason=reason, lake_path=None, validation_ref=None,
-            run_id=ctx.run_id)
-    return FileOutcome(county_code, UNEXPECTED, "unexpected", reason=reason, submission_id=sid)
-
-
-def record_unknown_submitters(known_codes: set[str] | frozenset[str], ctx: RunContext) -> list[FileOutcome]:
-    """Folders (and anything else) at the top of the drop folder that belong to no registered county: one
-    'unexpected' ledger row each (by its six-digit name, else under filedrop.NOT_A_COUNTY); nothing in them is
-    read. Called once per full nightly run."""
-    if not ctx.drop_root.is_dir():
-        return []
-    out = []
-    for code, entries in unknown_submitters(ctx.drop_root, known_codes).items():
-        who = f"未登记的县 {code}" if code != NOT_A_COUNTY else "投递目录顶层"
-        out.append(_record_unexpected(code, ctx, entries, who))
-    return out
-
-
-def _record_failure(county: County, record_type: str, day: DayDrop, ctx: RunContext, e: Exception) -> FileOutcome:
-    """A file that failed in the pipeline: the ledger names the file and counts what was received (rows when
-    they were counted before the failure), so reconciliation stays red until a re-run loads or quarantines it.
-    Recorded as the file's own attempt (its sha256): a re-run of the same file replaces this row, and an earlier
-    loaded file of the day cannot hide it."""
-    path = day.files.get(record_type)
-    rel, sha, rows = getattr(e, "supervision_received", (None, None, None))
-    if path is not None and rel is None:
-        rel = str(path.relative_to(ctx.drop_root))
-        try:
-            sha = file_sha256(path)
-        except OSError:
-            sha = None
-    what = f"文件 {rel}" + (f"（{rows} 行）" if rows else "") if rel else "当日数据"
-    reason = (f"{_label(county)}: {what}处理失败（系统内部错误），既未入库也未隔离；数据工程师已收到通知，修复后将重跑该日期，"
-              f"县里无需重新报送。 Pipeline error on {rel or record_type} ({type(e).__name__}: {str(e)[:300]}): "
-              "nothing loaded or quarantined; the engineers are told; re-run the date after the fix.")
-    retry = not is_deterministic(e)
-    with connect(ctx.warehouse_url) as conn:
-        sid = record_submission(
-            conn, county_code=county.code, record_type=record_type, business_date=ctx.business_date,
-            source_kind="file_drop", source_file=rel, file_sha256=sha, file_format=path.suffix.lstrip(".") if path
-            else None, encoding=day.encoding, received_at=None, manifest_rows=None, manifest_status=None,
-            rows_received=rows or 0, rows_loaded=0, rows_quarantined=0, status="failed", reason=reason,
-            lake_path=None, validation_ref=None, run_id=ctx.run_id)
-    return FileOutcome(county.code, record_type, "failed", rows or 0, reason=reason, source_file=rel,
-                       submission_id=sid, retry=retry)
+            conn, county_code=item.county_code, record_type=item.record_type, business_date=ctx.business_date,
+            source_kind=item.source_kind, source_file=item.source_file, file_sha256=item.sha256,
+            file_format=item.file_format, encoding=item.encoding, received_at=item.received_at,
+            manifest_rows=item.manifest_rows, manifest_status=None, rows_received=item.rows_received,
+            rows_loaded=0, rows_quarantined=0, status=item.status, reason=item.reason, lake_path=item.lake_path,
+            validation_ref=None, run_id=ctx.run_id, file_mtime=item.file_mtime)
+        if item.quarantine is not None:
+            rule, raw_row = item.quarantine
+            write_quarantine(conn, sid, [dict(
+                county_code=item.county_code, record_type=item.record_type, business_date=ctx.business_date,
+                source_file=item.source_file, row_number=None, record_id=None, raw_row=raw_row, failed_rules=[rule],
+                messages=[item.reason])])
+    return FileOutcome(item.county_code, item.record_type, item.status, item.rows_received, reason=item.reason,
+                       source_file=item.source_file, submission_id=sid, retry=item.retry)
 
 
 def _label(county: County) -> str:
     return f"county {county.code} {county.name} ({county.city_name})"
-
-
-def _zh_label(county: County) -> str:
-    return f"{county.name}（{county.code}，{county.city_name}）"
-
-
-def _record_nothing(county: County, record_type: str, ctx: RunContext, status: str, reason: str,
-                    source_file: str | None = None, detail: str | None = None) -> FileOutcome:
-    if detail:
-        log.error("%s", detail)
-    with connect(ctx.warehouse_url) as conn:
-        sid = record_submission(
-            conn, county_code=county.code, record_type=record_type, business_date=ctx.business_date,
-            source_kind="file_drop", source_file=source_file, file_sha256=None, file_format=None, encoding=None,
-            received_at=None, manifest_rows=None, manifest_status=None, rows_received=0, rows_loaded=0,
-            rows_quarantined=0, status=status, reason=reason, lake_path=None, validation_ref=None,
-            run_id=ctx.run_id)
-    return FileOutcome(county.code, record_type, status, reason=reason, source_file=source_file, submission_id=sid)
-
-
-def process_file(county: County, rt: RecordType, day: DayDrop, ctx: RunContext, _whole: bool = False) -> FileOutcome:
-    where = _label(county)
-    if day.refused:  # the county or day folder is a link (or no folder): nothing behind it is read
-        return _record_nothing(county, rt.name, ctx, "rejected", (
-            f"{_zh_label(county)}：{day.refused}。请把当日文件作为普通文件直接放入本县自己的文件夹 "
-            f"{county.code}/{ctx.business_date}/，然后重新运行该日期。 / {where}: {rt.name} not read: "
-            f"{day.refused_en}. Send the day's files as plain files in the county's own folder, then re-run the date."))
-    if not day.exists:
-        return _record_nothing(county, rt.name, ctx, "late", txt.reason_late(
-            county, rt, ctx.business_date, county.deadline_at(ctx.business_date)))
-    if rt.name in day.problems:
-        return _record_nothing(county, rt.name, ctx, "rejected",
-                               f"{_zh_label(county)}：{rt.name}：{day.problems[rt.name]} / {where}")
-    path = day.files.get(rt.name)
-    if path is None:
-        listed = day.manifest is not None and rt.name in day.manifest
-        near = day.near_misses(rt.name)
-        if not near:
-            return _record_nothing(county, rt.name, ctx, "missing",
-                                   txt.reason_missing(county, rt, ctx.business_date, listed))
-        return _record_nothing(county, rt.name, ctx, "missing", (
-            f"{_zh_label(county)}：{rt.name} 文件名不符合约定，未读取：{'、'.join(near)}；请改名为 "
-            f"{rt.name}.<csv|json|xlsx|parquet> 后重新发送。 / "
-            + f"{where}: no {rt.name} file for {ctx.business_date}"
-            + (" although the manifest lists one" if listed else "")
-            + f" (not read, the name is not {rt.name}.<format>: {', '.join(near)})"
-            + ". A day with nothing to report still needs a file with just the header line."))
-    rel = str(path.relative_to(ctx.drop_root))
-    seen = day.stats.get(rt.name)
-    swapped = _still_plain(path, seen)
-    if swapped is not None:  # became a link or a pipe since discovery: refused, never opened
-        return _record_nothing(county, rt.name, ctx, "rejected", (
-            f"{_zh_label(county)}：{shown(rel)} 是{swapped.zh}，未读取；请放入普通文件。 / {where}: {shown(rel)} is "
-            f"{swapped.en}; not read: send a plain file."))
-    try:
-        raw = read_file(path, day.encoding, overlap=not _whole)
-    except UnreadableFile as e:
-        return _reject_unreadable(county, rt, day, ctx, path, rel, str(e))
-    raw.file_mtime = datetime.fromtimestamp(seen.st_mtime, tz=UTC) if seen else None
-    raw.received_at = _observe(ctx, county.code, rel, raw.sha256, seen)
-    manifest_status, manifest_rows, manifest_problem = _check_manifest(day, rt.name, raw)
-    notes = []
-    if manifest_status == "no_manifest":
-        notes.append("no manifest.json (file read anyway)" + (f": {day.manifest_error}" if day.manifest_error else ""))
-    elif manifest_status == "not_listed":
-        notes.append(f"{rt.name} is not listed in manifest.json")
-    key = (county.code, rt.name)
-    ids_before = len(ctx.night_ids.get(key, ()))  # ingest adds the file's ids; a re-read must not add them twice
-    try:
-        return ingest(county, rt, raw, ctx, source_kind="file_drop", source_ref=rel, manifest_status=manifest_status,
-                      manifest_rows=manifest_rows, batch_problem=manifest_problem, notes=notes)
-    except ReadAgain as e:
-        if _whole:
-            raise
-        # the file's transaction was rolled back and its Parquet never landed: the whole read decides
-        log.warning("%s: %s: parsing while loading stopped (%s); reading the file again whole", where, rel, e)
-        if key in ctx.night_ids:
-            del ctx.night_ids[key][ids_before:]
-        return process_file(county, rt, day, ctx, _whole=True)
-    except Exception as e:  # what was received, for the failure's ledger row (process_county)
-        e.supervision_received = (rel, raw.sha256, raw.rows)
-        raise
-
-
-def _still_plain(path: Path, seen: os.stat_result | None) -> Oddity | None:
-    """None if ``path`` is still the plain file discovery found (same device and inode), else why it is not."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        st = None
-    if st is not None and (odd := oddity(st)) is not None:
-        return odd
-    if st is None or seen is None or (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
-        return Oddity("读取前被替换或删除的文件", "replaced or removed before it was read")
-    return None
-
-
-def _observe(ctx: RunContext, county_code: str, rel: str, sha: str, st: os.stat_result | None) -> datetime:
-    """When these bytes were first seen in the county's day folder: this run, or an earlier scan (nightly run or
-    alert monitor). Its own transaction: the sighting stays even if loading the file fails."""
-    with connect(ctx.warehouse_url) as conn:
-        first = observe_arrival(
-            conn, county_code=county_code, business_date=ctx.business_date, rel_path=rel, sha256=sha, by="pipeline",
-            file_mtime=datetime.fromtimestamp(st.st_mtime, tz=UTC) if st else None,
-            size=st.st_size if st else None, stat_sig=stat_signature(st) if st else None, clock=ctx.clock)
-    return first.astimezone(ZoneInfo(TIMEZONE))
 
 
 def batch_rows() -> int:
@@ -493,43 +265,6 @@ def merge_gx_results(results: list[dict]) -> dict:
     return {"suite": results[0]["suite"], "success": all(r["success"] for r in results),
             "data_docs_page": results[0]["data_docs_page"], "statistics": stats, "rules": rules,
             "parts": [r["data_docs_page"] for r in results]}
-
-
-def _check_manifest(day: DayDrop, record_type: str, raw: RawBatch):
-    if day.manifest is None:
-        return "no_manifest", None, None
-    entry = day.manifest.get(record_type)
-    if entry is None:
-        return "not_listed", None, None
-    if entry.sha256 and entry.sha256 != raw.sha256:
-        return "mismatch", entry.rows, ("file.manifest_sha256", (
-            f"damaged transfer: sha256 {raw.sha256[:12]}… differs from the manifest's {entry.sha256[:12]}…"))
-    if entry.rows is not None and entry.rows != raw.rows:
-        return "mismatch", entry.rows, ("file.manifest_rows", (
-            f"damaged transfer: {raw.rows} data rows, the manifest says {entry.rows}"))
-    return "ok", entry.rows, None
-
-
-def _reject_unreadable(county, rt, day, ctx, path, rel, error) -> FileOutcome:
-    sha = file_sha256(path)  # streamed: a file refused for its size is never read into memory
-    seen = day.stats.get(rt.name)
-    received_at = _observe(ctx, county.code, rel, sha, seen)  # an unreadable file arrived all the same
-    kept = land_rejected_bytes(ctx.lake_root, path, sha, rt.name, ctx.business_date, county.code)
-    reason = txt.reason_unreadable(county, rt, rel, path.suffix.lstrip("."), error, kept)
-    entry = day.manifest.get(rt.name) if day.manifest else None
-    with connect(ctx.warehouse_url) as conn, conn.transaction():
-        sid = record_submission(
-            conn, county_code=county.code, record_type=rt.name, business_date=ctx.business_date,
-            source_kind="file_drop", source_file=rel, file_sha256=sha, file_format=path.suffix.lstrip("."),
-            encoding=day.encoding, received_at=received_at, manifest_rows=entry.rows if entry else None,
-            manifest_status=None, rows_received=0, rows_loaded=0, rows_quarantined=0, status="rejected",
-            reason=reason, lake_path=str(kept), validation_ref=None, run_id=ctx.run_id,
-            file_mtime=datetime.fromtimestamp(seen.st_mtime, tz=UTC) if seen else None)
-        write_quarantine(conn, sid, [dict(
-            county_code=county.code, record_type=rt.name, business_date=ctx.business_date, source_file=rel,
-            row_number=None, record_id=None, raw_row={"kept_at": str(kept), "error": error},
-            failed_rules=["file.readable"], messages=[reason])])
-    return FileOutcome(county.code, rt.name, "rejected", reason=reason, source_file=rel, submission_id=sid)
 
 
 def _reject_whole(county, rt, ctx, raw: RawBatch, rel, base, reason, file_rules: dict[str, str], validation_ref,
