@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from supervision import settings
+from supervision import resources, settings
 
 XUCHANG = "4110"
 DEMO_REGISTRY = settings.INCLUDE_DATA / "registries" / "henan-mixed.yaml"  # file-drop, API and database counties
@@ -75,7 +75,7 @@ def cmd_db(args) -> int:
     from supervision.warehouse.migrate import prepare_warehouse
 
     if args.action == "url":
-        if not os.environ.get("SUPERVISION_WAREHOUSE_URL"):
+        if not resources.variables().warehouse_url:
             connection.start_embedded(keep_running=True)
         print(connection.warehouse_url())
     elif args.action == "migrate":
@@ -184,7 +184,7 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
 
 def progress_every() -> float:
     """Seconds between progress lines of `supervision run`."""
-    return float(os.environ.get("SUPERVISION_PROGRESS_EVERY", 15))
+    return resources.variables().progress_every
 
 
 def dag_run_state(logical: str, env: dict[str, str], dag_id: str = "supervision_nightly") -> str | None:
@@ -338,7 +338,7 @@ def remember_demo(registry: Path, drop: Path, codes: list[str], day: date, seed:
 
     from supervision import project_settings
 
-    url = os.environ.get("SUPERVISION_WAREHOUSE_URL")
+    url = resources.variables().warehouse_url
     keep_url = url if url and not urlsplit(url).password else None  # a password stays in the environment
     systems = {"root": str(settings.data_dir() / "county_systems"), "seed": seed,
                "registry": str(Path(registry).resolve())}
@@ -416,7 +416,7 @@ def cmd_demo(args) -> int:
               f"under {systems.root / 'db'}; faults: "
               + (", ".join(f"{c}={f}" for c, f in faults.to_dict().items()) or "none"))
         print("[3/5] starting the warehouse: " + connection.redacted(connection.start_embedded(keep_running=True)
-                                                                     if not os.environ.get("SUPERVISION_WAREHOUSE_URL")
+                                                                     if not resources.variables().warehouse_url
                                                                      else connection.warehouse_url()))
         print("[4/5] running the nightly DAG through Airflow (airflow dags test supervision_nightly) ...")
         rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
@@ -536,11 +536,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # operators get one clear line and a hint, not a traceback
-        if os.environ.get("SUPERVISION_DEBUG"):
+        if _debug():
             raise
         print(f"supervision {args.command}: {type(e).__name__}: {e}\n(set SUPERVISION_DEBUG=1 for the traceback)",
               file=sys.stderr)
         return 2
+
+
+def _debug() -> bool:
+    try:
+        return resources.variables().debug
+    except resources.ConfigurationError:  # the error being reported may be that very variable
+        return False
 
 
 if __name__ == "__main__":

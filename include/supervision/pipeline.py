@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from supervision import county_text as txt
-from supervision import settings
+from supervision import resources, settings
 from supervision.contract import RECORD_TYPES, RecordType, rule_fields
 from supervision.errors import is_deterministic
 from supervision.identifiers import record_key, record_keys
@@ -305,7 +305,7 @@ def _observe(ctx: RunContext, county_code: str, rel: str, sha: str, st: os.stat_
 
 def batch_rows() -> int:
     """Rows per batch: validation of batch k+1 runs while the warehouse loads batch k; memory stays bounded."""
-    return int(os.environ.get("SUPERVISION_BATCH_ROWS", 200_000))
+    return resources.variables().batch_rows
 
 
 FIRST_BATCH_ROWS = 25_000  # a small first batch: the warehouse COPY, the longest stage, starts sooner
@@ -313,7 +313,7 @@ FIRST_BATCH_ROWS = 25_000  # a small first batch: the warehouse COPY, the longes
 
 def gx_part_rows() -> int:
     """Rows per Great Expectations validation run: one run (one Data Docs page) per file up to this size."""
-    return int(os.environ.get("SUPERVISION_GX_PART_ROWS", 1_000_000))
+    return resources.variables().gx_part_rows
 
 
 def _referenced_types() -> frozenset[str]:

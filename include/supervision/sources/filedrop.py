@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from supervision import resources
 from supervision.contract import RECORD_TYPES
 from supervision.identifiers import record_keys
 from supervision.settings import TIMEZONE
@@ -422,12 +423,12 @@ def _refuse_reserved(columns: list[str]) -> None:
 
 def stream_threshold() -> int:
     """Files above this many bytes are read in batches (bounded memory) instead of whole."""
-    return int(os.environ.get("SUPERVISION_STREAM_BYTES", 512 * 2**20))
+    return resources.variables().stream_bytes
 
 
 def overlap_threshold() -> int:
     """CSV files above this many bytes (up to :func:`stream_threshold`) are parsed while they load."""
-    return int(os.environ.get("SUPERVISION_OVERLAP_BYTES", 32 * 2**20))
+    return resources.variables().overlap_bytes
 
 
 def detect_encoding(data: bytes, hint: str | None) -> str:
