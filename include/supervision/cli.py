@@ -72,7 +72,7 @@ def _apply_locations(args) -> None:
 
 def cmd_db(args) -> int:
     from supervision.warehouse import connection
-    from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import deploy_warehouse
 
     if args.action == "url":
         if not resources.variables().warehouse_url:
@@ -80,7 +80,7 @@ def cmd_db(args) -> int:
         print(connection.warehouse_url())
     elif args.action == "migrate":
         with connection.connect() as conn:
-            applied = prepare_warehouse(conn)
+            applied = deploy_warehouse(conn)
         print("applied: " + (", ".join(applied) if applied else "nothing (schema up to date)"))
     elif args.action == "stop":
         connection.stop_embedded()
@@ -392,6 +392,7 @@ def cmd_demo(args) -> int:
     from supervision.registry import load_registry
     from supervision.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
     from supervision.warehouse import connection
+    from supervision.warehouse.migrate import deploy_warehouse
 
     started = time.perf_counter()
     reg = load_registry(args.registry or DEMO_REGISTRY)
@@ -415,9 +416,12 @@ def cmd_demo(args) -> int:
         print(f"[2/5] county systems up: {apis} APIs on {systems.api.base_url}, {len(pulls) - apis} SQLite databases "
               f"under {systems.root / 'db'}; faults: "
               + (", ".join(f"{c}={f}" for c, f in faults.to_dict().items()) or "none"))
-        print("[3/5] starting the warehouse: " + connection.redacted(connection.start_embedded(keep_running=True)
-                                                                     if not resources.variables().warehouse_url
-                                                                     else connection.warehouse_url()))
+        url = (connection.start_embedded(keep_running=True) if not resources.variables().warehouse_url
+               else connection.warehouse_url())
+        with connection.connect(url) as conn:  # the demo's deploy step, as `supervision db migrate` is a stack's
+            applied = deploy_warehouse(conn)
+        print(f"[3/5] warehouse {connection.redacted(url)}: schema deployed "
+              f"({len(applied)} migration(s) applied, supervision db migrate)")
         print("[4/5] running the nightly DAG through Airflow (airflow dags test supervision_nightly) ...")
         rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
     report = reconcile(day, codes)

@@ -384,25 +384,41 @@ def close_pools() -> None:
 atexit.register(close_pools)
 
 
+def make_pool(url: str, *, application_name: str = "supervision", max_size: int = POOL_MAX_SIZE):
+    """A ``psycopg_pool.ConnectionPool`` as every pool here is made: opened lazily (no connection until the first
+    borrow), each connection checked when borrowed and reset (as ``DISCARD ALL`` does) when given back, idle ones closed.
+    The caller owns it (close it; never use it in a forked child)."""
+    from psycopg_pool import ConnectionPool
+
+    return ConnectionPool(url, connection_class=_connection_class(), kwargs={"application_name": application_name},
+                          min_size=0, max_size=max_size, max_idle=POOL_MAX_IDLE, close_returns=True,
+                          check=ConnectionPool.check_connection, reset=_reset, open=True,
+                          name=f"{application_name}-{os.getpid()}")
+
+
 def _pool(url: str, application_name: str):
     key = (os.getpid(), url, application_name)
     with _pool_lock:
         pool = _pools.get(key)
         if pool is None:
-            from psycopg_pool import ConnectionPool
-
-            pool = _pools[key] = ConnectionPool(
-                url, connection_class=_connection_class(), kwargs={"application_name": application_name},
-                min_size=0, max_size=POOL_MAX_SIZE, max_idle=POOL_MAX_IDLE, close_returns=True,
-                check=ConnectionPool.check_connection, reset=_reset, open=True,
-                name=f"warehouse-{len(_pools)}")
+            pool = _pools[key] = make_pool(url, application_name=application_name)
     return pool
 
 
+# DISCARD ALL without its DEALLOCATE ALL: psycopg's cache of prepared statements stays true (it does not always
+# notice a DISCARD ALL) and keeps its worth across borrowers.
+_RESET_SQL = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); "
+              "DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES")
+
+
 def _reset(conn) -> None:
-    # A borrowed connection is as fresh as a new one: session settings, advisory locks, temp tables dropped.
+    # A borrowed connection is as fresh as a new one: session settings (application_name too), session advisory
+    # locks, temporary tables, cursors and listeners go.
+    from psycopg.rows import tuple_row
+
     conn.autocommit = True
-    conn.execute("DISCARD ALL")
+    conn.execute(_RESET_SQL, prepare=False)
+    conn.row_factory = tuple_row
 
 
 @lru_cache(maxsize=1)
