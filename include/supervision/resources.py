@@ -384,16 +384,55 @@ def close_pools() -> None:
 atexit.register(close_pools)
 
 
+# DISCARD ALL without its DEALLOCATE ALL: psycopg's cache of prepared statements stays true (it does not always
+# notice a DISCARD ALL) and keeps its worth across borrowers.
+_RESET_SQL = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); "
+              "DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES")
+
+
+@lru_cache(maxsize=1)
+def _connection_class():
+    import psycopg
+    from psycopg.pq import TransactionStatus
+    from psycopg.rows import tuple_row
+
+    class PooledConnection(psycopg.Connection):
+        """``with conn:`` commits (or rolls back) and gives the connection back to its pool; so does ``close()``.
+
+        Reset here, before it goes back, rather than by the pool's ``reset`` callback: the pool runs that in a
+        worker thread, and the next borrower (the next file, at once) would find the pool empty and open a new
+        session. A borrowed connection is as fresh as a new one: session settings (application_name too),
+        session advisory locks, temporary tables, cursors and listeners are gone."""
+
+        def __exit__(self, exc_type, exc_val, exc_tb):
+            super().__exit__(exc_type, exc_val, exc_tb)
+            self.close()
+
+        def close(self) -> None:
+            if getattr(self, "_pool", None) is not None and not self.closed and not self.broken:
+                try:
+                    if self.info.transaction_status != TransactionStatus.IDLE:
+                        self.rollback()
+                    self.autocommit = True
+                    self.execute(_RESET_SQL, prepare=False)
+                    self.row_factory = tuple_row
+                except psycopg.Error as e:
+                    log.warning("discarding a pooled warehouse connection that could not be reset: %s", e)
+                    self.pgconn.finish()  # the pool sees a bad connection and replaces it
+            super().close()  # close_returns=True: back to the pool
+
+    return PooledConnection
+
+
 def make_pool(url: str, *, application_name: str = "supervision", max_size: int = POOL_MAX_SIZE):
     """A ``psycopg_pool.ConnectionPool`` as every pool here is made: opened lazily (no connection until the first
-    borrow), each connection checked when borrowed and reset (as ``DISCARD ALL`` does) when given back, idle ones closed.
-    The caller owns it (close it; never use it in a forked child)."""
+    borrow), each connection checked when borrowed and reset when given back (:func:`_connection_class`), idle
+    ones closed. The caller owns it (close it; never use it in a forked child)."""
     from psycopg_pool import ConnectionPool
 
     return ConnectionPool(url, connection_class=_connection_class(), kwargs={"application_name": application_name},
                           min_size=0, max_size=max_size, max_idle=POOL_MAX_IDLE, close_returns=True,
-                          check=ConnectionPool.check_connection, reset=_reset, open=True,
-                          name=f"{application_name}-{os.getpid()}")
+                          check=ConnectionPool.check_connection, open=True, name=f"{application_name}-{os.getpid()}")
 
 
 def _pool(url: str, application_name: str):
@@ -403,36 +442,6 @@ def _pool(url: str, application_name: str):
         if pool is None:
             pool = _pools[key] = make_pool(url, application_name=application_name)
     return pool
-
-
-# DISCARD ALL without its DEALLOCATE ALL: psycopg's cache of prepared statements stays true (it does not always
-# notice a DISCARD ALL) and keeps its worth across borrowers.
-_RESET_SQL = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); "
-              "DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES")
-
-
-def _reset(conn) -> None:
-    # A borrowed connection is as fresh as a new one: session settings (application_name too), session advisory
-    # locks, temporary tables, cursors and listeners go.
-    from psycopg.rows import tuple_row
-
-    conn.autocommit = True
-    conn.execute(_RESET_SQL, prepare=False)
-    conn.row_factory = tuple_row
-
-
-@lru_cache(maxsize=1)
-def _connection_class():
-    import psycopg
-
-    class PooledConnection(psycopg.Connection):
-        """``with conn:`` commits (or rolls back) and gives the connection back to its pool."""
-
-        def __exit__(self, exc_type, exc_val, exc_tb):
-            super().__exit__(exc_type, exc_val, exc_tb)
-            self.close()  # close_returns=True: back to the pool
-
-    return PooledConnection
 
 
 def connect(url: str | None = None, **kw):
