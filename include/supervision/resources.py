@@ -331,7 +331,8 @@ def pii_key(*, embedded: bool | None = None):
 
 # --- warehouse connections: fresh, or pooled per process and URL ----------------------------------------------
 
-POOL_MAX_SIZE = 8  # nested connections of one file (lock, ledger, loader thread) stay far below this
+POOL_MAX_SIZE = 16  # nested connections of one file (locks, ledger, loader thread) stay far below this
+POOL_WAIT = 5.0  # a borrower waiting longer opens a fresh connection instead (never a deadlock of nested borrows)
 POOL_MAX_IDLE = 60.0
 _pool_lock = threading.Lock()
 _pools: dict[tuple[int, str, str], object] = {}  # (pid, url, application_name) -> ConnectionPool
@@ -424,14 +425,14 @@ def _connection_class():
     return PooledConnection
 
 
-def make_pool(url: str, *, application_name: str = "supervision", max_size: int = POOL_MAX_SIZE):
+def make_pool(url: str, *, application_name: str = "supervision", max_size: int | None = None):
     """A ``psycopg_pool.ConnectionPool`` as every pool here is made: opened lazily (no connection until the first
     borrow), each connection checked when borrowed and reset when given back (:func:`_connection_class`), idle
     ones closed. The caller owns it (close it; never use it in a forked child)."""
     from psycopg_pool import ConnectionPool
 
     return ConnectionPool(url, connection_class=_connection_class(), kwargs={"application_name": application_name},
-                          min_size=0, max_size=max_size, max_idle=POOL_MAX_IDLE, close_returns=True,
+                          min_size=0, max_size=max_size or POOL_MAX_SIZE, max_idle=POOL_MAX_IDLE, close_returns=True,
                           check=ConnectionPool.check_connection, open=True, name=f"{application_name}-{os.getpid()}")
 
 
@@ -452,9 +453,15 @@ def connect(url: str | None = None, **kw):
     kw.setdefault("application_name", "supervision")
     url = url or warehouse_url()
     if pooling() and set(kw) <= {"autocommit", "application_name"}:
-        conn = _pool(url, kw["application_name"]).getconn()
-        conn.autocommit = bool(kw.get("autocommit", False))
-        return conn
+        from psycopg_pool import PoolTimeout
+
+        try:
+            conn = _pool(url, kw["application_name"]).getconn(timeout=POOL_WAIT)
+        except PoolTimeout:
+            log.warning("warehouse pool exhausted (%d connections out): opening a fresh connection", POOL_MAX_SIZE)
+        else:
+            conn.autocommit = bool(kw.get("autocommit", False))
+            return conn
     return psycopg.connect(url, **kw)
 
 

@@ -86,3 +86,14 @@ def test_a_forked_child_never_uses_its_parents_sessions(migrated_url):
         assert os.read(read, 1) == b"\x00"
         with connect() as conn:  # the parent's pooled session still works
             assert _backend(conn) == parent
+
+
+def test_an_exhausted_pool_opens_a_fresh_connection_instead_of_waiting_forever(migrated_url, monkeypatch):
+    monkeypatch.setattr(resources, "POOL_MAX_SIZE", 2)
+    monkeypatch.setattr(resources, "POOL_WAIT", 0.2)
+    with resources.pooled():
+        with connect() as a, connect() as b, connect() as c:  # nested, as a lock around a file's connections
+            assert getattr(a, "_pool", None) is not None and getattr(b, "_pool", None) is not None
+            assert getattr(c, "_pool", None) is None  # a plain connection, closed on exit
+            assert len({_backend(x) for x in (a, b, c)}) == 3
+        assert c.closed
