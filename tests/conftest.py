@@ -1,7 +1,7 @@
 """Shared fixtures. Warehouse fixtures are opt-in: only tests that ask for them touch PostgreSQL.
 
-``warehouse_url`` (session): a throw-away database ``supervision_test_<random>`` on the local server
-(postgresql://postgres@127.0.0.1:5432) when it answers, else the embedded server in a temp data dir.
+``warehouse_url`` (session): a throw-away database ``supervision_test_<random>``, deployed (migrated), on the local
+server (postgresql://postgres@127.0.0.1:5432) when it answers, else the embedded server in a temp data dir.
 ``SUPERVISION_TEST_WAREHOUSE=local|embedded`` forces one. ``SUPERVISION_WAREHOUSE_URL`` points at it for
 the whole session, so code under test that calls ``warehouse_url()`` finds it (and never a real warehouse).
 """
@@ -71,6 +71,7 @@ def warehouse_url(tmp_path_factory) -> Iterator[str]:
         url = connection.start_embedded(keep_running=False)
     mp.setenv(connection.URL_ENV, url)
     try:
+        _deploy(url)  # as `supervision db migrate` deploys a warehouse: tasks only check the schema
         yield url
     finally:
         if local:
@@ -81,12 +82,16 @@ def warehouse_url(tmp_path_factory) -> Iterator[str]:
         mp.undo()
 
 
+def _deploy(url: str) -> None:
+    from supervision.warehouse.migrate import deploy_warehouse
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        deploy_warehouse(conn)
+
+
 @pytest.fixture(scope="session")
 def migrated_url(warehouse_url: str) -> str:
-    from supervision.warehouse.migrate import prepare_warehouse
-
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        prepare_warehouse(conn)
+    """The session's warehouse, deployed (the ``warehouse_url`` fixture deploys it already: kept for clarity)."""
     return warehouse_url
 
 

@@ -13,7 +13,6 @@ The token comes from /auth/token (simple auth manager; the FAB auth manager answ
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.parse
@@ -109,10 +108,11 @@ class AirflowApi:
 
 def deployment() -> AirflowApi | None:
     """The configured deployment's API, or None (then `supervision run` uses `airflow dags test` here)."""
-    url = os.environ.get(URL_ENV)
-    if not url:
+    from supervision import resources
+
+    v = resources.variables()
+    if not v.airflow_api_url:
         return None
-    password = os.environ.get(PASSWORD_ENV)
-    if not password:
+    if not v.airflow_password:
         raise AirflowApiError(f"{URL_ENV} is set but {PASSWORD_ENV} is not: set the API user's password")
-    return AirflowApi(url, os.environ.get(USER_ENV, "admin"), password)
+    return AirflowApi(v.airflow_api_url, v.airflow_username, v.airflow_password.get_secret_value())

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from supervision import settings
+from supervision import resources, settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 HOST_ENV = "SUPERVISION_AIRFLOW_HOST"
@@ -46,19 +46,19 @@ def venv_bin() -> Path:
 
 def task_hostname() -> str:
     """[core] hostname_callable: where the API server finds the log server of the machine a task ran on."""
-    if os.environ.get(TASK_HOSTNAME_ENV):
-        return os.environ[TASK_HOSTNAME_ENV]
-    host = os.environ.get(HOST_ENV, "127.0.0.1")
-    return "127.0.0.1" if host in LOOPBACK else socket.getfqdn()
+    v = resources.variables()
+    if v.task_hostname:
+        return v.task_hostname
+    return "127.0.0.1" if v.airflow_host in LOOPBACK else socket.getfqdn()
 
 
 def load_pool() -> str | None:
     """The pool of load_shard on a deployment (None: no pool; at most 2 loads at a time, this machine's cores)."""
-    return os.environ.get(LOAD_POOL_ENV) or None
+    return resources.variables().load_pool
 
 
 def retry_delay_seconds() -> float:
-    return float(os.environ.get(RETRY_DELAY_ENV, 120))
+    return resources.variables().retry_delay_seconds
 
 
 def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:

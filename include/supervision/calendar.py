@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -72,7 +71,9 @@ class Day:
 
 
 def overrides_path() -> Path:
-    return Path(os.environ.get(OVERRIDES_ENV) or DEFAULT_OVERRIDES)
+    from supervision import resources
+
+    return Path(resources.variables().calendar_overrides or DEFAULT_OVERRIDES)
 
 
 def load_overrides(path: Path | str | None = None) -> Overrides:
@@ -81,7 +82,7 @@ def load_overrides(path: Path | str | None = None) -> Overrides:
 
     p = Path(path) if path else overrides_path()
     if not p.exists():
-        if path or os.environ.get(OVERRIDES_ENV):
+        if path or p != DEFAULT_OVERRIDES:
             raise FileNotFoundError(f"calendar overrides file {p} does not exist (check {OVERRIDES_ENV})")
         return Overrides.empty()
     doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}

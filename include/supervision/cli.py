@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from supervision import settings
+from supervision import resources, settings
 
 COUNTIES_HELP = ("comma-separated county codes, or 'all' (default: $SUPERVISION_COUNTIES, else the counties in "
                  "data/settings.json, else the whole registry)")
@@ -70,15 +70,15 @@ def _apply_locations(args) -> None:
 
 def cmd_db(args) -> int:
     from supervision.warehouse import connection
-    from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import deploy_warehouse
 
     if args.action == "url":
-        if not os.environ.get("SUPERVISION_WAREHOUSE_URL"):
+        if not resources.variables().warehouse_url:
             connection.start_embedded(keep_running=True)
         print(connection.warehouse_url())
     elif args.action == "migrate":
         with connection.connect() as conn:
-            applied = prepare_warehouse(conn)
+            applied = deploy_warehouse(conn)
         print("applied: " + (", ".join(applied) if applied else "nothing (schema up to date)"))
     elif args.action == "stop":
         connection.stop_embedded()
@@ -155,7 +155,7 @@ def run_through_airflow(day: date, registry: str | None, drop_root: str | None, 
 
 def progress_every() -> float:
     """Seconds between progress lines of `supervision run`."""
-    return float(os.environ.get("SUPERVISION_PROGRESS_EVERY", 15))
+    return resources.variables().progress_every
 
 
 def dag_run_state(logical: str, env: dict[str, str], dag_id: str = "supervision_nightly") -> str | None:
@@ -392,11 +392,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # operators get one clear line and a hint, not a traceback
-        if os.environ.get("SUPERVISION_DEBUG"):
+        if _debug():
             raise
         print(f"supervision {args.command}: {type(e).__name__}: {e}\n(set SUPERVISION_DEBUG=1 for the traceback)",
               file=sys.stderr)
         return 2
+
+
+def _debug() -> bool:
+    try:
+        return resources.variables().debug
+    except resources.ConfigurationError:  # the error being reported may be that very variable
+        return False
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ def sweep_stale(folder: Path, stale_seconds: float | None = None) -> list[Path]:
     """Remove the temporary files of dead writers in one partition folder; returns what was removed. A file of
     a live writer of this host is left alone; another host's only when older than ``stale_seconds``."""
     if stale_seconds is None:
-        stale_seconds = float(os.environ.get("SUPERVISION_TMP_STALE_SECONDS", 6 * 3600))
+        from supervision import resources
+
+        stale_seconds = resources.variables().tmp_stale_seconds
     removed = []
     try:
         entries = list(folder.iterdir())

@@ -14,14 +14,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from supervision import settings
+from supervision import resources, settings
 from supervision.errors import DeterministicError, DropRootError, FilesFailed, is_deterministic
 from supervision.ingest.outcome import RunContext
 from supervision.ingest.run import process_county, record_unknown_submitters
 from supervision.registry import load_registry
 from supervision.warehouse.connection import connect
 from supervision.warehouse.locks import advisory_lock, county_lock_name
-from supervision.warehouse.migrate import prepare_warehouse
+from supervision.warehouse.migrate import require_current_schema
 
 log = logging.getLogger(__name__)
 # Mapped load_shard tasks per night when shard_size is not given: one county per task up to this many counties,
@@ -92,12 +92,12 @@ def prepare_run(business_date: date, registry: str | None = None, drop_root: str
     if not codes:  # summarize reads "no shards" as "prepare did not finish": a run never succeeds doing nothing
         raise SelectionError(f"no county to process: registry {reg.path} lists none")
     shards = cut_shards(codes, shard_size)
-    with connect() as conn:
-        applied = prepare_warehouse(conn)
+    with connect() as conn:  # migrations are a deploy step (supervision db migrate): here only checked
+        require_current_schema(conn)
     if not counties:  # a full run also records what in the drop folder belongs to no registered county
         record_unknown_submitters(set(reg.codes), RunContext.default(business_date, root))
-    log.info("business date %s: %d counties from %s in %d shard(s); migrations applied: %s",
-             business_date, len(codes), reg.path, len(shards), applied or "none")
+    log.info("business date %s: %d counties from %s in %d shard(s)", business_date, len(codes), reg.path,
+             len(shards))
     base = {"business_date": business_date.isoformat(), "registry": str(reg.path), "drop_root": str(root)}
     return [{**base, "counties": shard} for shard in shards]
 
@@ -109,6 +109,11 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
     a red task: RuntimeError when a retry may help (Airflow retries the shard, idempotently), FilesFailed (a
     DeterministicError: no retry) when every failure would fail the same way again.
     """
+    with resources.pooled():  # the shard's files share one warehouse pool in this task's process
+        return _run_shard(run, run_id)
+
+
+def _run_shard(run: dict, run_id: str | None) -> list[dict]:
     reg = load_registry(run["registry"])
     ctx = RunContext.default(date.fromisoformat(run["business_date"]), Path(run["drop_root"]), run_id=run_id)
     outcomes: list[dict] = []

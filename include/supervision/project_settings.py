@@ -81,27 +81,25 @@ def reset() -> None:
 
 def counties() -> list[str] | None:
     """The counties commands cover by default: SUPERVISION_COUNTIES, else the file, else None (the registry)."""
-    raw = os.environ.get(ENV["counties"])
-    if raw:  # an empty variable counts as unset
-        codes = [c.strip() for c in raw.split(",") if c.strip()]
-        return None if codes in ([], ["all"]) else codes
-    value = get("counties")
-    return list(value) if value else None
+    from supervision import resources
+
+    return resources.default_counties()
 
 
 def effective() -> list[tuple[str, str, str]]:
     """(key, value, where it comes from) for ``supervision settings show``."""
-    from supervision import settings
+    from supervision import resources, settings
 
     doc = load()
+    env_values = resources.variables().model_dump()
     out = []
     builtin = {"registry": str(settings.DEFAULT_REGISTRY), "drop_root": str(settings.data_dir() / "drop"),
                "counties": "all of the registry", "warehouse_url": "embedded PostgreSQL under data/pg",
                "demo_date": "-", "demo_county_systems": "-"}
     for key in KEYS:
         env = ENV.get(key)
-        if env and os.environ.get(env):
-            value = os.environ[env]
+        if env and env_values.get(key):
+            value = str(env_values[key])
             if key == "warehouse_url":
                 from supervision.warehouse.connection import redacted
 

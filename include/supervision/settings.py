@@ -1,9 +1,9 @@
-"""Where things live. Every location can be moved with a CLI option, an environment variable, or the project's
-settings file (data/settings.json, written by `supervision demo`; supervision.project_settings)."""
+"""Where things live: the project's fixed paths. The movable locations (data folder, registry, drop folder, lake)
+are chosen by :mod:`supervision.resources` (CLI option, ``SUPERVISION_*`` variable, data/settings.json, built-in
+default); the functions below are kept as the short names every module already uses."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 # Package data, inside the package wherever it is installed (a wheel or the repository's editable install, where
@@ -23,32 +23,34 @@ DEFAULT_REGISTRY = INCLUDE_DATA / "registries" / "henan.yaml"
 
 def data_dir() -> Path:
     """The project's writable data folder (embedded PostgreSQL, lake, drops, Airflow home)."""
-    return Path(os.environ.get("SUPERVISION_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    from supervision import resources
 
-
-def _remembered(key: str) -> str | None:
-    from supervision import project_settings
-
-    return project_settings.get(key)
+    return resources.data_dir()
 
 
 def registry_path() -> Path:
     """SUPERVISION_REGISTRY, else the project settings file, else the Henan registry."""
-    return Path(os.environ.get("SUPERVISION_REGISTRY") or _remembered("registry") or DEFAULT_REGISTRY).resolve()
+    from supervision import resources
+
+    return resources.registry_path()
 
 
 def drop_root() -> Path:
     """SUPERVISION_DROP_ROOT, else the project settings file, else data/drop."""
-    return Path(os.environ.get("SUPERVISION_DROP_ROOT") or _remembered("drop_root") or data_dir() / "drop").resolve()
+    from supervision import resources
+
+    return resources.drop_root()
 
 
 def default_counties() -> list[str] | None:
     """SUPERVISION_COUNTIES, else the project settings file, else None (every county of the registry)."""
-    from supervision import project_settings
+    from supervision import resources
 
-    return project_settings.counties()
+    return resources.default_counties()
 
 
 def lake_root() -> Path:
     """Immutable raw landing zone (Parquet), partitioned by record type, business date and county."""
-    return Path(os.environ.get("SUPERVISION_LAKE_ROOT", data_dir() / "lake")).resolve()
+    from supervision import resources
+
+    return resources.lake_root()

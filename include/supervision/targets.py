@@ -7,7 +7,6 @@ the same per province or city code; the view ``marts.kpi_vs_target`` applies the
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -39,7 +38,9 @@ def _value(raw) -> tuple[Decimal, str]:
 
 
 def read_targets(path: Path | str | None = None) -> list[Target]:
-    path = Path(path or os.environ.get("SUPERVISION_TARGETS") or DEFAULT_FILE)
+    from supervision import resources
+
+    path = Path(path or resources.variables().targets or DEFAULT_FILE)
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: list[Target] = []
     from supervision.marts.kpis import catalog

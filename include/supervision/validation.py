@@ -28,7 +28,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import re
 import threading
 from contextlib import contextmanager
@@ -43,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from supervision import arrow_text, divisions, settings
+from supervision import arrow_text, divisions, resources
 from supervision.arrow_text import duplicated as _duplicated
 from supervision.contract import (
     BOOL,
@@ -735,7 +734,7 @@ def _townships(county_code: str) -> frozenset[str]:
 
 def gx_root() -> Path:
     """The Great Expectations project root: GX keeps suites, results and Data Docs in <data>/gx/."""
-    return settings.data_dir()
+    return resources.gx_project_root()
 
 
 @contextmanager
@@ -1061,7 +1060,7 @@ def render_data_docs_pages(business_date: date | str, counties: list[str]) -> in
 
 def index_results() -> int:
     """How many validation results (the newest by run time, i.e. by file received) the Data Docs index lists."""
-    return int(os.environ.get("SUPERVISION_DATA_DOCS_INDEX_RESULTS", 20_000))
+    return resources.variables().data_docs_index_results
 
 
 @contextmanager

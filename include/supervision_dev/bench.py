@@ -161,14 +161,14 @@ def create_db(admin: str, name: str) -> str:
     import psycopg
     from psycopg import sql
 
-    from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import deploy_warehouse
 
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = _with_db(admin, name)
     with psycopg.connect(url, autocommit=True) as c:
-        prepare_warehouse(c)
+        deploy_warehouse(c)
     return url
 
 

@@ -32,7 +32,7 @@ from psycopg import sql
 from supervision.marts.access import create_supervisor, drop_supervisor
 from supervision.marts.pii import PiiKey
 from supervision.marts.refresh import refresh_marts
-from supervision.warehouse.migrate import prepare_warehouse
+from supervision.warehouse.migrate import deploy_warehouse
 
 LOCAL_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -170,7 +170,7 @@ def run(url: str, province: str, days: int, key: PiiKey) -> dict:
     end = date(2026, 11, 22)
     start = end - timedelta(days=days - 1)
     with psycopg.connect(url, autocommit=True) as conn:
-        prepare_warehouse(conn)
+        deploy_warehouse(conn)
         conn.execute("INSERT INTO ops.submission (county_code, record_type, business_date, source_kind, status) "
                      "VALUES ('000000', 'benchmark', %s, 'file_drop', 'loaded')", (end,))
         conn.execute(_COUNTIES, {"province": province})

@@ -12,7 +12,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from supervision import settings
+from supervision import resources, settings
 from supervision.cli import _yesterday, run_through_airflow
 
 XUCHANG = "4110"
@@ -60,7 +60,7 @@ def remember_demo(registry: Path, drop: Path, codes: list[str], day: date, seed:
 
     from supervision import project_settings
 
-    url = os.environ.get("SUPERVISION_WAREHOUSE_URL")
+    url = resources.variables().warehouse_url
     keep_url = url if url and not urlsplit(url).password else None  # a password stays in the environment
     systems = {"root": str(settings.data_dir() / "county_systems"), "seed": seed,
                "registry": str(Path(registry).resolve())}
@@ -113,6 +113,7 @@ def cmd_demo(args) -> int:
     from supervision.reconcile import reconcile, render_report
     from supervision.registry import load_registry
     from supervision.warehouse import connection
+    from supervision.warehouse.migrate import deploy_warehouse
     from supervision_dev.simulator import CountySystems, FaultProfile, SourceFaultProfile, simulate_night
 
     started = time.perf_counter()
@@ -137,9 +138,12 @@ def cmd_demo(args) -> int:
         print(f"[2/5] county systems up: {apis} APIs on {systems.api.base_url}, {len(pulls) - apis} SQLite databases "
               f"under {systems.root / 'db'}; faults: "
               + (", ".join(f"{c}={f}" for c, f in faults.to_dict().items()) or "none"))
-        print("[3/5] starting the warehouse: " + connection.redacted(connection.start_embedded(keep_running=True)
-                                                                     if not os.environ.get("SUPERVISION_WAREHOUSE_URL")
-                                                                     else connection.warehouse_url()))
+        url = (connection.start_embedded(keep_running=True) if not resources.variables().warehouse_url
+               else connection.warehouse_url())
+        with connection.connect(url) as conn:  # the demo's deploy step, as `supervision db migrate` is a stack's
+            applied = deploy_warehouse(conn)
+        print(f"[3/5] warehouse {connection.redacted(url)}: schema deployed "
+              f"({len(applied)} migration(s) applied, supervision db migrate)")
         print("[4/5] running the nightly DAG through Airflow (airflow dags test supervision_nightly) ...")
         rc = run_through_airflow(day, str(reg.path), str(drop), counties=codes, quiet=not args.verbose)
     report = reconcile(day, codes)

@@ -355,6 +355,10 @@ def own_warehouse(monkeypatch, tmp_path):
     for var in ("SUPERVISION_DROP_ROOT", "SUPERVISION_LAKE_ROOT", "SUPERVISION_REGISTRY", connection.AIRFLOW_CONN_ENV):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv(connection.URL_ENV, connection.start_embedded(keep_running=False))
+    from supervision.warehouse.migrate import deploy_warehouse
+
+    with connection.connect(autocommit=True) as conn:  # the deploy step (supervision db migrate)
+        deploy_warehouse(conn)
     try:
         yield home
     finally:

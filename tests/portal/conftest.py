@@ -34,6 +34,10 @@ def embedded_owner_url():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SUPERVISION_DATA_DIR", str(home))
         url = connection.start_embedded(keep_running=False)
+    from supervision.warehouse.migrate import deploy_warehouse
+
+    with psycopg.connect(url, autocommit=True) as conn:  # the deploy step (supervision db migrate)
+        deploy_warehouse(conn)
     try:
         yield url
     finally:
@@ -50,7 +54,7 @@ def portal_world(embedded_owner_url):
     from supervision.marts.refresh import refresh_marts
     from supervision.portal.db import prepare
 
-    auth_url = prepare(embedded_owner_url)  # migrates, loads the targets, sets the authenticator's password
+    auth_url = prepare(embedded_owner_url)  # checks the schema, loads the targets, sets the authenticator's password
     with psycopg.connect(embedded_owner_url, autocommit=True) as conn:
         world_data.clean(conn)
         world_data.load_world(conn)

@@ -63,10 +63,10 @@ def _now(args):
 
 def _connect():
     from supervision.warehouse.connection import connect
-    from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import require_current_schema
 
     conn = connect(autocommit=True)
-    prepare_warehouse(conn)
+    require_current_schema(conn)  # migrations are a deploy step: supervision db migrate
     return conn
 
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from supervision import resources
 from supervision import settings as project_settings
 from supervision.alerting.digest import plan_county_notices, plan_digests
 from supervision.alerting.evidence import gather
@@ -26,7 +27,7 @@ from supervision.alerting.notify import Sender, escalate, plan_alert_notificatio
 from supervision.registry import County, Registry, load_registry
 from supervision.warehouse.connection import connect
 from supervision.warehouse.locks import MONITOR_LOCK, advisory_lock
-from supervision.warehouse.migrate import prepare_warehouse
+from supervision.warehouse.migrate import require_current_schema
 
 log = logging.getLogger(__name__)
 TZ = ZoneInfo(project_settings.TIMEZONE)
@@ -87,7 +88,7 @@ def judge_step(now: str | datetime | None = None, registry: str | Path | Registr
     scope, full = _scope(reg, counties)
     root = Path(drop_root) if drop_root else project_settings.drop_root()
     with _one_monitor(url), connect(url, autocommit=True) as conn:
-        prepare_warehouse(conn)
+        require_current_schema(conn)
         ev = gather(conn, scope, reg.alerting, now, drop_root=root, full_registry=full, since=since)
         judgement = judge(scope, reg.alerting, ev)
         for f in judgement.findings:  # county-wide alerts (pipeline_late, strays) belong to this registry's nights
@@ -136,6 +137,7 @@ def run_monitor(now: str | datetime | None = None, registry: str | Path | Regist
     """All three steps, as one monitor run of the DAG does them."""
     now = parse_now(now)
     reg = _registry(registry)
-    return {"judge": judge_step(now, reg, counties, drop_root, url, since),
-            "digest": digest_step(now, reg, counties, url),
-            "deliver": deliver_step(now, reg, counties, url, sender, send)}
+    with resources.pooled():  # the three steps share this process's warehouse pool
+        return {"judge": judge_step(now, reg, counties, drop_root, url, since),
+                "digest": digest_step(now, reg, counties, url),
+                "deliver": deliver_step(now, reg, counties, url, sender, send)}

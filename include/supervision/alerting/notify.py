@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg.rows import dict_row
 
+from supervision import resources
 from supervision.alerting.kinds import KINDS, LEVELS
 from supervision.alerting.lifecycle import event
 from supervision.alerting.messages import alert_body, alert_title, local
@@ -64,7 +65,7 @@ def expand(template: str) -> str:
 def resolve_url(channel: str, settings: AlertSettings) -> str:
     """The URL apprise gets for a stored channel."""
     if channel.startswith("email:"):
-        template = os.environ.get(SMTP_ENV) or settings.smtp_url
+        template = resources.variables().smtp_url or settings.smtp_url
         if not template:
             raise ChannelError(f"no SMTP server configured for e-mail: set {SMTP_ENV} or alerting.smtp_url")
         parts = urlsplit(expand(template))
@@ -108,7 +109,7 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
 
 
 def engineers(settings: AlertSettings) -> list[Contact]:
-    extra = [c for c in re.split(r"[\s,]+", os.environ.get(ENGINEER_CHANNELS_ENV, "")) if c]
+    extra = [c for c in re.split(r"[\s,]+", resources.variables().engineer_channels) if c]
     return list(settings.engineers) + ([Contact("engineers (environment)", channels=tuple(extra))] if extra else [])
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC
 
 import numpy as np
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from supervision import county_text as txt
+from supervision import resources
 from supervision.arrow_text import fingerprints, sorted_unique
 from supervision.contract import RECORD_TYPES, RecordType, rule_fields
 from supervision.identifiers import record_key, record_keys
@@ -77,7 +77,7 @@ def _label(county: County) -> str:
 
 def batch_rows() -> int:
     """Rows per batch: validation of batch k+1 runs while the warehouse loads batch k; memory stays bounded."""
-    return int(os.environ.get("SUPERVISION_BATCH_ROWS", 200_000))
+    return resources.variables().batch_rows
 
 
 FIRST_BATCH_ROWS = 25_000  # a small first batch: the warehouse COPY, the longest stage, starts sooner
@@ -85,7 +85,7 @@ FIRST_BATCH_ROWS = 25_000  # a small first batch: the warehouse COPY, the longes
 
 def gx_part_rows() -> int:
     """Rows per Great Expectations validation run: one run (one Data Docs page) per file up to this size."""
-    return int(os.environ.get("SUPERVISION_GX_PART_ROWS", 1_000_000))
+    return resources.variables().gx_part_rows
 
 
 def _referenced_types() -> frozenset[str]:

@@ -51,10 +51,10 @@ def register_cli(subparsers) -> None:
 
 def _connect():
     from supervision.warehouse.connection import connect
-    from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import require_current_schema
 
     conn = connect(autocommit=True)
-    prepare_warehouse(conn)
+    require_current_schema(conn)  # migrations are a deploy step: supervision db migrate
     return conn
 
 

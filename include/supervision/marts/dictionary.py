@@ -149,8 +149,8 @@ def missing_terms(conn: psycopg.Connection) -> list[str]:
 
 if __name__ == "__main__":
     from supervision.warehouse.connection import connect
-    from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import deploy_warehouse
 
     with connect(autocommit=True) as c:
-        prepare_warehouse(c)
+        deploy_warehouse(c)
         sys.stdout.write(generate(c))

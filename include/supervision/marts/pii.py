@@ -22,14 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from psycopg import sql
 
-from supervision import settings
 from supervision.contract import RecordType
 
 KEY_ENV = "SUPERVISION_PII_KEY"
@@ -85,30 +81,10 @@ def _check(raw: bytes, source: str) -> PiiKey:
 
 
 def load_key(*, embedded: bool | None = None) -> PiiKey:
-    """The pseudonymization key (see the module docstring for where it comes from)."""
-    for env in (KEY_ENV, AIRFLOW_VAR_ENV):
-        if os.environ.get(env):
-            return _check(os.environ[env].encode("utf-8"), f"env {env}")
-    if os.environ.get(KEY_FILE_ENV):
-        p = Path(os.environ[KEY_FILE_ENV])
-        if not p.is_file():
-            raise PiiKeyError(f"{KEY_FILE_ENV}={p}: no such file")
-        return _check(p.read_bytes(), f"file {p}")
-    if embedded is None:
-        from supervision.warehouse.connection import configured_url
+    """The pseudonymization key (see the module docstring; the look-up is :func:`supervision.resources.pii_key_material`)."""
+    from supervision import resources
 
-        embedded = configured_url() is None
-    if not embedded:
-        raise PiiKeyError(f"no PII key: set {KEY_ENV} (or the Airflow Variable supervision_pii_key, or "
-                          f"{KEY_FILE_ENV}) from the secret store; the marts never use a default key")
-    p = settings.data_dir() / "secrets" / "pii_key"
-    if not p.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.parent.chmod(0o700)
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32) + "\n")
-    return _check(p.read_bytes(), f"file {p} (embedded development warehouse)")
+    return _check(*resources.pii_key_material(embedded=embedded))
 
 
 def hmac_sql(value: sql.Composable) -> sql.Composed:

@@ -119,7 +119,7 @@ class _Steps:
 
 
 def refresh_marts(conn: psycopg.Connection | None = None, *, full: bool = False, as_of: date | None = None,
-                  key: PiiKey | None = None, migrate: bool = True) -> RefreshResult:
+                  key: PiiKey | None = None, migrate: bool = False) -> RefreshResult:
     """Refresh the marts (see the module docstring). Opens its own connection unless given one."""
     if conn is None:
         from supervision.warehouse.connection import connect
@@ -130,10 +130,12 @@ def refresh_marts(conn: psycopg.Connection | None = None, *, full: bool = False,
         raise ValueError("refresh_marts needs an autocommit connection (it runs its own transaction)")
     key = key or load_key()
     as_of = as_of or today()
-    if migrate:
-        from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import deploy_warehouse, require_current_schema
 
-        prepare_warehouse(conn)
+    if migrate:  # development only: migrations are a deploy step (supervision db migrate)
+        deploy_warehouse(conn)
+    else:
+        require_current_schema(conn)
     started = time.perf_counter()
     started_at = conn.execute("SELECT clock_timestamp()").fetchone()[0]
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))

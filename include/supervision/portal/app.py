@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import logging
-import os
 import secrets
 import time
 from datetime import date
@@ -18,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from supervision import labels
+from supervision import labels, resources
 from supervision.portal import charts, queries, xlsx
 from supervision.portal.db import Database, InsecureServer
 from supervision.portal.sessions import Session, SessionStore, Throttle
@@ -404,9 +403,9 @@ def app_from_env() -> FastAPI:
     from supervision.portal.run import build_database
 
     return create_app(build_database(), secret=_secret(),
-                      secure_cookies=os.environ.get("SUPERVISION_PORTAL_SECURE_COOKIES") == "1")
+                      secure_cookies=resources.variables().portal_secure_cookies)
 
 
 def _secret() -> bytes | None:
-    raw = os.environ.get("SUPERVISION_PORTAL_SECRET")
-    return raw.encode() if raw else None
+    raw = resources.variables().portal_secret
+    return raw.get_secret_value().encode() if raw else None

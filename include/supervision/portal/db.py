@@ -15,6 +15,7 @@ is refused and reported as a configuration error (libpq's PQconnectionUsedPasswo
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import threading
@@ -52,17 +53,17 @@ def with_user(url: str, user: str, password: str | None = None) -> str:
 
 
 def prepare(owner_url: str) -> str:
-    """Development and demo set-up, as the warehouse owner: migrate, load the targets, and give the authenticator a
+    """Development and demo set-up, as the warehouse owner: check the schema, load the targets, and give the authenticator a
     fresh random password (kept in this process only). Returns the authenticator's URL.
 
     In production set ``SUPERVISION_PORTAL_DATABASE_URL`` to the authenticator's URL instead: the portal then never
     holds the owner's credentials."""
     from supervision.targets import load_targets
-    from supervision.warehouse.migrate import prepare_warehouse
+    from supervision.warehouse.migrate import require_current_schema
 
     password = secrets.token_urlsafe(24)
     with psycopg.connect(owner_url, autocommit=True) as conn:
-        prepare_warehouse(conn)
+        require_current_schema(conn)  # migrations are a deploy step (supervision db migrate, make demo)
         load_targets(conn)
         verifier = conn.pgconn.encrypt_password(password.encode(), AUTHENTICATOR.encode(), b"scram-sha-256").decode()
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(AUTHENTICATOR), sql.Literal(verifier)))
@@ -76,29 +77,32 @@ class Database:
         self.url = authenticator_url
         self.size = size
         self.statement_timeout_ms = statement_timeout_ms
-        self._idle: list[psycopg.Connection] = []
+        self._pool = None  # a psycopg_pool.ConnectionPool of this process (supervision.resources.make_pool)
+        self._pid = 0
         self._lock = threading.Lock()
 
-    def _get(self) -> psycopg.Connection:
+    def _pool_here(self):
         with self._lock:
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.closed:
-                    return conn
-        return psycopg.connect(self.url, autocommit=True, application_name="supervision-portal")
+            if self._pool is None or self._pid != os.getpid():  # a forked child makes its own
+                from supervision.resources import make_pool
+
+                self._pool = make_pool(self.url, application_name="supervision-portal", max_size=4 * self.size)
+                self._pid = os.getpid()
+            return self._pool
+
+    def _get(self) -> psycopg.Connection:
+        conn = self._pool_here().getconn()
+        conn.autocommit = True
+        return conn
 
     def _put(self, conn: psycopg.Connection) -> None:
-        with self._lock:
-            if len(self._idle) < self.size and not conn.closed and conn.info.transaction_status == 0:
-                self._idle.append(conn)
-                return
-        conn.close()
+        conn.close()  # back to the pool, which rolls back and resets it (or discards a broken one)
 
     def close(self) -> None:
         with self._lock:
-            for c in self._idle:
-                c.close()
-            self._idle.clear()
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool = None
 
     @contextmanager
     def as_role(self, login: str) -> Iterator[psycopg.Connection]:
@@ -119,7 +123,7 @@ class Database:
                 self._put(conn)
             else:
                 try:
-                    conn.close()  # after an error: do not lend a connection in an unknown state
+                    conn.close()  # after an error: the pool rolls back and resets it, or discards a broken one
                 except Exception:  # noqa: BLE001
                     pass
 

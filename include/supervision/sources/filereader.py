@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from supervision import resources
 from supervision.identifiers import record_keys
 from supervision.settings import TIMEZONE
 from supervision.sources import (  # noqa: F401 - RawFile kept for callers
@@ -99,12 +99,12 @@ def read_file(path: Path, encoding_hint: str | None = None, overlap: bool = True
 
 def stream_threshold() -> int:
     """Files above this many bytes are read in batches (bounded memory) instead of whole."""
-    return int(os.environ.get("SUPERVISION_STREAM_BYTES", 512 * 2**20))
+    return resources.variables().stream_bytes
 
 
 def overlap_threshold() -> int:
     """CSV files above this many bytes (up to :func:`stream_threshold`) are parsed while they load."""
-    return int(os.environ.get("SUPERVISION_OVERLAP_BYTES", 32 * 2**20))
+    return resources.variables().overlap_bytes
 
 
 def detect_encoding(data: bytes, hint: str | None) -> str:

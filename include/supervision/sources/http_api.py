@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import socket
 import threading
@@ -86,14 +85,12 @@ READ_CHUNK = 1 << 16
 
 
 def default_max_page_mib() -> float:
-    value = os.environ.get(MAX_PAGE_MIB_ENV)
+    from supervision import resources
+
     try:
-        mib = float(value) if value else DEFAULT_MAX_PAGE_MIB
-    except ValueError:
-        raise SourceConfigError(f"{MAX_PAGE_MIB_ENV}={value!r} is not a number of MiB") from None
-    if mib <= 0:
-        raise SourceConfigError(f"{MAX_PAGE_MIB_ENV} must be > 0")
-    return mib
+        return resources.variables().http_max_page_mib
+    except resources.ConfigurationError as e:
+        raise SourceConfigError(f"{MAX_PAGE_MIB_ENV} must be a number of MiB > 0 ({e})") from None
 
 
 class PageTooLarge(SourceError):

@@ -22,7 +22,6 @@ says, in Chinese first, what is wrong and what to send instead (docs/runbook.md 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
@@ -44,12 +43,10 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        values = {}
-        for name, var in _ENV.items():
-            raw = os.environ.get(var)
-            if raw:
-                values[name] = float(raw) if name == "xlsx_timeout_seconds" else int(raw)
-        return cls(**values)
+        from supervision import resources
+
+        v = resources.variables()
+        return cls(**{name: getattr(v, var.removeprefix("SUPERVISION_").lower()) for name, var in _ENV.items()})
 
     def file_bytes(self, fmt: str) -> int | None:
         return {"csv": self.csv_bytes, "json": self.json_bytes, "xlsx": self.xlsx_bytes,

@@ -19,10 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     elif cmd == "status":
         print("running" if connection.embedded_running() else "stopped", connection.pgdata_dir())
     elif cmd == "migrate":
-        from supervision.warehouse.migrate import prepare_warehouse
+        from supervision.warehouse.migrate import deploy_warehouse
 
         with connection.connect() as conn:
-            print("\n".join(prepare_warehouse(conn)) or "up to date")
+            print("\n".join(deploy_warehouse(conn)) or "up to date")
     else:
         print(__doc__, file=sys.stderr)
         return 2

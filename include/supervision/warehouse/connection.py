@@ -1,6 +1,5 @@
-"""Where the warehouse is and how to connect to it.
-
-:func:`warehouse_url` picks, in this order:
+"""The embedded server, the Airflow connection parser and URL helpers. Which warehouse a process uses is chosen by
+:mod:`supervision.resources` (re-exported here: :func:`warehouse_url`, :func:`configured_url`, :func:`connect`):
 
 1. env ``SUPERVISION_WAREHOUSE_URL`` (any libpq URL);
 2. the Airflow connection ``supervision_warehouse``, read from env ``AIRFLOW_CONN_SUPERVISION_WAREHOUSE``
@@ -39,7 +38,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors, sql
 
-from supervision import settings
+from supervision import resources, settings
 from supervision.config.connections import libpq_url, parse_connection
 
 DATABASE = "supervision"
@@ -60,18 +59,12 @@ def _marker(pgdata: Path) -> Path:
 
 def warehouse_url() -> str:
     """The libpq URL (``postgresql://...``) of the warehouse; see the module docstring for the order."""
-    return configured_url() or start_embedded(keep_running=False)
+    return resources.warehouse_url()
 
 
 def configured_url() -> str | None:
     """The URL given by the environment (ours, then Airflow's), or None: use the embedded server."""
-    if url := os.environ.get(URL_ENV):
-        return url
-    if conn := os.environ.get(AIRFLOW_CONN_ENV):
-        return airflow_conn_to_url(conn)
-    from supervision import project_settings
-
-    return project_settings.get("warehouse_url")  # what the demo used, when it was given one
+    return resources.configured_warehouse_url()
 
 
 def airflow_conn_to_url(value: str) -> str:
@@ -225,9 +218,9 @@ def _ensure_database(admin_url: str) -> None:
 
 
 def connect(url: str | None = None, **kw) -> psycopg.Connection:
-    """A psycopg connection to the warehouse (``url`` defaults to :func:`warehouse_url`)."""
-    kw.setdefault("application_name", "supervision")
-    return psycopg.connect(url or warehouse_url(), **kw)
+    """A psycopg connection to the warehouse (``url`` defaults to :func:`warehouse_url`); pooled inside
+    ``resources.pooled()`` (see :func:`supervision.resources.connect`)."""
+    return resources.connect(url, **kw)
 
 
 def sqlalchemy_url(url: str | None = None) -> str:

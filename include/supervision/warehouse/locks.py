@@ -11,7 +11,6 @@ with the holder named (and Airflow may retry it).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -25,7 +24,9 @@ APP_PREFIX = "supervision lock "
 
 
 def lock_wait_seconds() -> float:
-    return float(os.environ.get("SUPERVISION_LOCK_WAIT", 3600))
+    from supervision import resources
+
+    return resources.variables().lock_wait
 
 
 def county_lock_name(county_code: str, business_date: date) -> str:

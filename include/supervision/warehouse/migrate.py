@@ -1,5 +1,9 @@
 """Versioned SQL migrations (``sql/migrations/V<nnn>__<name>.sql``) and reference data loading.
 
+Migrations are a deploy step: ``supervision db migrate`` calls :func:`deploy_warehouse` (the compose file's
+airflow-init, ``supervision demo``, the test fixtures). Tasks and commands only check
+(:func:`require_current_schema`): a schema behind the code fails them at once with one line saying what to run.
+
 Each file runs once, in version order, and is recorded in ``ops.schema_migration`` with its sha256; a file
 changed after it was applied is an error (write a new migration instead). Everything runs in one
 transaction under an advisory lock, so concurrent callers (mapped Airflow tasks starting together) queue
@@ -18,6 +22,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from supervision import divisions, settings
+from supervision.errors import DeterministicError
 from supervision.warehouse.load import copy_csv
 
 MIGRATIONS_DIR = settings.SQL_DIR / "migrations"
@@ -37,6 +42,10 @@ CREATE TABLE IF NOT EXISTS ops.schema_migration (
 
 class MigrationError(RuntimeError):
     pass
+
+
+class SchemaBehind(DeterministicError, RuntimeError):
+    """The warehouse lacks migrations the code needs: deploy (``supervision db migrate``), then re-run."""
 
 
 @dataclass(frozen=True)
@@ -93,14 +102,40 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, referenc
     return applied_now
 
 
-def prepare_warehouse(conn: psycopg.Connection) -> list[str]:
-    """Migrate, load reference data and deploy the SQL models (sql/models, after the migrations: they read the
-    tables the migrations make). Takes milliseconds when up to date. Returns the migrations applied."""
+def deploy_warehouse(conn: psycopg.Connection) -> list[str]:
+    """The warehouse's deploy step (``supervision db migrate``): pending migrations, reference data, then the SQL
+    models (sql/models, after the migrations: they read the tables the migrations make). Takes milliseconds when
+    up to date. Returns the migrations applied."""
     from supervision.warehouse.models import deploy_models
 
     applied = migrate(conn, reference=True)
     deploy_models(conn, force=bool(applied))  # a migration may have changed what a view reads
     return applied
+
+
+prepare_warehouse = deploy_warehouse  # the former name
+
+
+def schema_versions(conn: psycopg.Connection) -> set[int]:
+    """The migration versions applied to this warehouse (empty when it was never migrated)."""
+    if conn.execute("SELECT to_regclass('ops.schema_migration')").fetchone()[0] is None:
+        return set()
+    return {v for (v,) in conn.execute("SELECT version FROM ops.schema_migration")}
+
+
+def require_current_schema(conn: psycopg.Connection, directory: Path | None = None) -> None:
+    """Fail fast (:class:`SchemaBehind`, no retry) when a migration of the code is not applied to the warehouse.
+    One query; what tasks and commands call instead of migrating."""
+    applied = schema_versions(conn)
+    needed = migrations(directory)
+    missing = [m.version for m in needed if m.version not in applied]
+    if not missing:
+        return
+    at = f"V{max(applied):03d}" if applied else "V000 (never migrated)"
+    if applied and max(applied) >= needed[-1].version:  # a gap: a migration added below the newest applied one
+        at += " without " + ", ".join(f"V{v:03d}" for v in missing)
+    raise SchemaBehind(f"warehouse schema is at {at}, the code needs V{needed[-1].version:03d}: "
+                       "run `supervision db migrate`")
 
 
 def load_divisions(conn: psycopg.Connection, *, force: bool = False) -> int:
