@@ -101,7 +101,7 @@ def test_environments(bare, monkeypatch):
     assert resources.environment() == "embedded" and resources.configured_warehouse_url() is None
     assert resources.lake_root() == bare.resolve() / "lake" == settings.lake_root()
     assert resources.gx_project_root() == bare.resolve()
-    monkeypatch.setenv("AIRFLOW_CONN_SUPERVISION_WAREHOUSE", "postgres://w:pw@warehouse:5432/supervision?__extra__=x")
+    monkeypatch.setenv("AIRFLOW_CONN_SUPERVISION_WAREHOUSE", "postgres://w:pw@warehouse:5432/supervision?__extra__=%7B%7D")
     assert resources.environment() == "compose"
     assert resources.configured_warehouse_url() == "postgresql://w:pw@warehouse:5432/supervision"
     monkeypatch.setenv("SUPERVISION_WAREHOUSE_URL", "postgresql://me@127.0.0.1/w")

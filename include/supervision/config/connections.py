@@ -36,8 +36,11 @@ def parse_connection(value: str) -> dict:
         raise ValueError("expected scheme://... or a JSON object")
     extra: dict = {}
     for k, v in parse_qsl(parts.query):
-        if k == "__extra__":
-            extra.update(json.loads(v))
+        if k == "__extra__":  # Airflow's own URI form: a JSON object
+            try:
+                extra.update(json.loads(v))
+            except (ValueError, TypeError) as e:
+                raise ValueError(f"__extra__ of the connection URI is not a JSON object: {e}") from None
         else:
             extra[k] = v
     return {"conn_type": parts.scheme.replace("-", "_"), "host": unquote(parts.hostname or "") or None,
