@@ -18,6 +18,7 @@ from supervision import settings
 from supervision.errors import DeterministicError, DropRootError, FilesFailed, is_deterministic
 from supervision.pipeline import RunContext, process_county, record_unknown_submitters
 from supervision.registry import load_registry
+from supervision.validation.gx_run import ShardValidation
 from supervision.warehouse.connection import connect
 from supervision.warehouse.locks import advisory_lock, county_lock_name
 from supervision.warehouse.migrate import prepare_warehouse
@@ -110,6 +111,8 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
     """
     reg = load_registry(run["registry"])
     ctx = RunContext.default(date.fromisoformat(run["business_date"]), Path(run["drop_root"]), run_id=run_id)
+    # Great Expectations once per record type over the whole shard (validation.gx_run), flushed below
+    ctx.validation = ShardValidation(ctx.validation_root)
     outcomes: list[dict] = []
     for code in run["counties"]:
         county = reg.county(code)
@@ -132,6 +135,15 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
                     "%s %s %s %s: received %s, loaded %s, quarantined %s -> %s%s", code, county.name, o.record_type,
                     getattr(o, "source_file", None) or "-", o.rows_received, o.rows_loaded, o.rows_quarantined,
                     o.status.upper(), f" ({o.reason})" if getattr(o, "reason", None) else "")
+    t = time.perf_counter()
+    try:  # the results every ledger row of the shard links to: without them the shard fails (its retry redoes it)
+        stored = ctx.validation.flush()
+    except Exception as e:
+        log.exception("Great Expectations over the shard failed")
+        raise RuntimeError(f"Great Expectations over the shard failed ({type(e).__name__}: {e}): the retry "
+                           "re-runs its files") from e
+    log.info("Great Expectations: %d run(s), %d file result(s) stored in %.1f s", len(ctx.validation.runs),
+             len(stored), time.perf_counter() - t)
     try:  # this shard's Data Docs pages, in parallel with the other shards; summarize builds the index
         from supervision.validation import render_data_docs_pages
 
