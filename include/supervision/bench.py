@@ -239,7 +239,7 @@ class _Stages:
     plus the loader thread's own clock (sort, row hash, encode, COPY, merge): the two run at the same time."""
 
     NAMES = {"read_file": "read (whole, or first pass over ids)", "tables": "parse batches (while loading)", "check_batch": "rule columns (validation)",
-             "_run": "Great Expectations", "_store": "validation result (GX store, JSON)", "_quarantine_rows": "quarantine rows (build)",
+             "gx_check": "Great Expectations", "_store": "validation result (GX store, JSON)", "_quarantine_rows": "quarantine rows (build)",
              "write_quarantine": "quarantine rows (COPY)", "record_submission": "ledger",
              "add": "waiting for the loader (queue full)", "finish": "waiting for the loader (last batch)",
              "resolve_quarantine": "resolve earlier quarantine",
@@ -315,7 +315,7 @@ def phase_ours(root: Path, file: Path) -> dict:
     for name in ("read_file", "check_batch", "_quarantine_rows", "write_quarantine",
                  "record_submission", "resolve_quarantine", "_known_ids"):
         stages.wrap(pipeline, name)
-    for name in ("_run", "_store"):  # one file alone: its own GX run when it is done (validation.gx_run)
+    for name in ("gx_check", "_store"):  # one file alone: its own GX run when it is done (validation.gx_run)
         stages.wrap(gx_run.ShardValidation, name)
     stages.wrap(load.RecordLoader, "add")
     stages.wrap(load.RecordLoader, "finish")

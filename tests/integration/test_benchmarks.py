@@ -39,7 +39,7 @@ def test_make_bench_measures_every_phase_on_the_same_rows(warehouse_url, tmp_pat
     assert ours["rows"] == res["baseline"]["rows"] == res["ceiling"]["rows"] == 3000
     assert ours["loaded"] + ours["quarantined"] == 3000 and ours["quarantined"] == 15  # one row in 200
     assert res["floor"]["rows"] == ours["loaded"]
-    assert {"read_file", "check_batch", "run_gx_rules"} <= set(ours["stages"])
+    assert {"read_file", "check_batch", "gx_check"} <= set(ours["stages"])
     for line in ("ours / baseline =", "ours / ceiling  =", "ours / floor    =", "end to end:"):
         assert line in proc.stdout
 

@@ -178,14 +178,14 @@ class ShardValidation:
         parts = self.pending.setdefault(f.rt.name, [])
         parts.append(_Part(f, rules, rows))
         if sum(len(p.rules) for p in parts) >= gx_part_rows():
-            self._run(f.rt)
+            self.gx_check(f.rt)
 
     def _drop(self, f: FileValidation) -> None:
         parts = self.pending.get(f.rt.name)
         if parts:
             self.pending[f.rt.name] = [p for p in parts if p.file is not f]
 
-    def _run(self, rt: RecordType) -> None:
+    def gx_check(self, rt: RecordType) -> None:
         """One GX run over the buffered rows of a record type (every file's, the file as a column)."""
         parts = self.pending.pop(rt.name, [])
         specs = rule_specs(rt)
@@ -241,7 +241,7 @@ class ShardValidation:
         the files stored. Raises if a result cannot be stored: the shard must not succeed without them."""
         for name in list(self.pending):
             if self.pending[name]:
-                self._run(self.pending[name][0].file.rt)
+                self.gx_check(self.pending[name][0].file.rt)
         stored = []
         for f in self.files:
             if f.state == "open":
@@ -261,7 +261,7 @@ class ShardValidation:
 
     def _run_empty(self, rt: RecordType) -> None:
         self.pending[rt.name] = []
-        self._run(rt)
+        self.gx_check(rt)
 
     def _store(self, f: FileValidation) -> None:
         from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
