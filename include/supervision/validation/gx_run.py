@@ -298,9 +298,7 @@ class ShardValidation:
         if f.key is not None:
             meta = {k: v for k, v in template.meta.items() if k in (
                 "great_expectations_version", "batch_spec", "batch_markers", "active_batch_definition")}
-            meta.update(f.meta, run_id=f.key.run_id, validation_time=f.key.run_id.run_time,
-                        gx_run={"rows": int(template.results[0].result.get("element_count") or 0)
-                                if template.results else 0})
+            meta.update(f.meta, run_id=f.key.run_id, validation_time=f.key.run_id.run_time)
             result = ExpectationSuiteValidationResult(success=success, results=results, suite_name=suite_name(f.rt),
                                                       statistics=statistics, meta=meta)
             _gx_context(str(gx_root())).validation_results_store.store_validation_results(
