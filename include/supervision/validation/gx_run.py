@@ -19,6 +19,13 @@ pages' results do not exist yet: the task fails, and its retry (or the date's re
 idempotently (same result keys, ``<county>-<date>-<type>-<sha256[:16]>``) and flushes. A flush that fails
 raises, so a successful shard has stored every result its ledger rows link to. A file whose transaction rolls
 back is :meth:`FileValidation.discard`-ed: nothing is stored for it.
+
+A file's stored result (what Data Docs render): ``meta`` has county_code, record_type, business_date,
+source_file, file_sha256, rows_received, rows_loaded, rows_quarantined and status (as the ledger says), beside
+GX's own keys; each expectation result has this file's element_count and unexpected_count, and its failing rows
+as ``unexpected_index_list`` (the first :data:`INDEX_ROWS`) and ``partial_unexpected_index_list`` (the first
+:data:`PARTIAL_ROWS`), entries ``{"row_number": <row as a spreadsheet shows it>, "record_id": <NFKC key>}``;
+its ``meta`` has ``not_applicable`` (rows the rule does not apply to).
 """
 
 from __future__ import annotations
