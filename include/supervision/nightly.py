@@ -19,6 +19,7 @@ from supervision.errors import DeterministicError, DropRootError, FilesFailed, i
 from supervision.ingest.outcome import RunContext
 from supervision.ingest.run import process_county, record_unknown_submitters
 from supervision.registry import load_registry
+from supervision.validation.gx_run import ShardValidation
 from supervision.warehouse.connection import connect
 from supervision.warehouse.locks import advisory_lock, county_lock_name
 from supervision.warehouse.migrate import require_current_schema
@@ -116,6 +117,8 @@ def run_shard(run: dict, run_id: str | None = None) -> list[dict]:
 def _run_shard(run: dict, run_id: str | None) -> list[dict]:
     reg = load_registry(run["registry"])
     ctx = RunContext.default(date.fromisoformat(run["business_date"]), Path(run["drop_root"]), run_id=run_id)
+    # Great Expectations once per record type over the whole shard (validation.gx_run), flushed below
+    ctx.validation = ShardValidation(ctx.validation_root)
     outcomes: list[dict] = []
     for code in run["counties"]:
         county = reg.county(code)
@@ -138,6 +141,15 @@ def _run_shard(run: dict, run_id: str | None) -> list[dict]:
                     "%s %s %s %s: received %s, loaded %s, quarantined %s -> %s%s", code, county.name, o.record_type,
                     getattr(o, "source_file", None) or "-", o.rows_received, o.rows_loaded, o.rows_quarantined,
                     o.status.upper(), f" ({o.reason})" if getattr(o, "reason", None) else "")
+    t = time.perf_counter()
+    try:  # the results every ledger row of the shard links to: without them the shard fails (its retry redoes it)
+        stored = ctx.validation.flush()
+    except Exception as e:
+        log.exception("Great Expectations over the shard failed")
+        raise RuntimeError(f"Great Expectations over the shard failed ({type(e).__name__}: {e}): the retry "
+                           "re-runs its files") from e
+    log.info("Great Expectations: %d run(s), %d file result(s) stored in %.1f s", len(ctx.validation.runs),
+             len(stored), time.perf_counter() - t)
     try:  # this shard's Data Docs pages, in parallel with the other shards; summarize builds the index
         from supervision.validation import render_data_docs_pages
 

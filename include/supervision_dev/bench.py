@@ -242,10 +242,10 @@ class _Stages:
     plus the loader thread's own clock (sort, row hash, encode, COPY, merge): the two run at the same time."""
 
     NAMES = {"read_file": "read (whole, or first pass over ids)", "tables": "parse batches (while loading)", "check_batch": "rule columns (validation)",
-             "run_gx_rules": "Great Expectations", "_quarantine_rows": "quarantine rows (build)",
+             "gx_check": "Great Expectations", "_store": "validation result (GX store, JSON)", "_quarantine_rows": "quarantine rows (build)",
              "write_quarantine": "quarantine rows (COPY)", "record_submission": "ledger",
              "add": "waiting for the loader (queue full)", "finish": "waiting for the loader (last batch)",
-             "resolve_quarantine": "resolve earlier quarantine", "_write_validation": "validation result JSON",
+             "resolve_quarantine": "resolve earlier quarantine",
              "_known_ids": "cross-record look-ups", "write": "waiting for the Parquet writer",
              "land_all": "land raw Parquet (whole)"}
 
@@ -299,6 +299,7 @@ def phase_ours(root: Path, file: Path) -> dict:
     from supervision.registry import load_registry
     from supervision.sources import RawBatch, filedrop
     from supervision.sources.filedrop import discover
+    from supervision.validation import gx_run
     from supervision.warehouse import load
 
     county = load_registry().county(COUNTY)
@@ -318,9 +319,11 @@ def phase_ours(root: Path, file: Path) -> dict:
     warm_total = time.perf_counter() - t0
     stages = _Stages()
     stages.wrap(filedrop, "read_file")
-    for name in ("check_batch", "run_gx_rules", "_quarantine_rows", "write_quarantine",
-                 "record_submission", "resolve_quarantine", "_write_validation", "_known_ids"):
+    for name in ("check_batch", "_quarantine_rows", "write_quarantine",
+                 "record_submission", "resolve_quarantine", "_known_ids"):
         stages.wrap(consume, name)
+    for name in ("gx_check", "_store"):  # one file alone: its own GX run when it is done (validation.gx_run)
+        stages.wrap(gx_run.ShardValidation, name)
     stages.wrap(load.RecordLoader, "add")
     stages.wrap(load.RecordLoader, "finish")
     stages.wrap(landing.Lander, "write")

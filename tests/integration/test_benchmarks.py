@@ -42,7 +42,7 @@ def test_make_bench_measures_every_phase_on_the_same_rows(warehouse_url, tmp_pat
     assert {"extract", "normalize", "load"} <= set(res["dlt"]["stages"])
     assert ours["loaded"] + ours["quarantined"] == 3000 and ours["quarantined"] == 15  # one row in 200
     assert res["floor"]["rows"] == ours["loaded"]
-    assert {"read_file", "check_batch", "run_gx_rules"} <= set(ours["stages"])
+    assert {"read_file", "check_batch", "gx_check"} <= set(ours["stages"])
     for line in ("ours / baseline =", "ours / ceiling  =", "ours / floor    =", "ours / dlt      =", "end to end:"):
         assert line in proc.stdout
 

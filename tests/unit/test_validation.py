@@ -6,6 +6,7 @@ and ``test_table_covers_every_rule`` fails CI when a rule is added to the contra
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,6 +20,7 @@ import pytest
 
 from supervision import divisions
 from supervision.arrow_text import duplicate_ids
+from supervision.arrow_text import duplicated as _duplicated
 from supervision.contract import (
     BOOL,
     CODE6,
@@ -42,15 +44,16 @@ from supervision.validation import (
     PASS,
     CheckedBatch,
     SchemaDrift,
-    _duplicated,
     check_batch,
-    compute_rules,
     rule_frame,
     rule_specs,
     run_gx,
     run_gx_rules,
     validation_definition,
 )
+
+sys.path.insert(0, str(Path(__file__).parent))  # the pandas view of the rule engine, for these tests only
+from validation_compat import compute_rules  # noqa: E402
 
 BUSINESS_DATE = date(2026, 11, 22)
 COUNTY = "411002"  # 魏都区, 许昌市
@@ -614,13 +617,14 @@ def test_gx_set_up_in_another_process_does_not_stale_this_ones(tmp_path, monkeyp
     import numpy as np
 
     from supervision import validation
+    from supervision.validation import gx_suite
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
     rt = RECORD_TYPES["complaints"]
     root = str(validation.gx_root())
-    first = validation._validation_definition.__wrapped__(rt, root)  # process A
-    validation._gx_context.cache_clear()  # process B: its own context over the same files
-    second = validation._validation_definition.__wrapped__(rt, root)
+    first = gx_suite._validation_definition.__wrapped__(rt, root)  # process A
+    gx_suite._gx_context.cache_clear()  # process B: its own context over the same files
+    second = gx_suite._validation_definition.__wrapped__(rt, root)
     matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
     for definition in (first, second):
         res = definition.run(batch_parameters={"dataframe": validation.rule_frame(matrix, rt)})
@@ -632,9 +636,10 @@ def test_data_docs_of_one_night_render_only_its_results(tmp_path, monkeypatch):
     import numpy as np
 
     from supervision import validation
+    from supervision.validation import gx_suite
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
-    validation._gx_context.cache_clear()
+    gx_suite._gx_context.cache_clear()
     rt = RECORD_TYPES["complaints"]
     matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
     pages = {d: validation.run_gx_rules(matrix, rt, run_name=f"411002-{d}-complaints-ab{i}")["data_docs_page"]
@@ -647,9 +652,10 @@ def test_shards_render_their_own_pages_and_summarize_only_the_rest_and_the_index
     import numpy as np
 
     from supervision import validation
+    from supervision.validation import data_docs, gx_suite
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
-    validation._gx_context.cache_clear()
+    gx_suite._gx_context.cache_clear()
     rt = RECORD_TYPES["complaints"]
     matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
     pages = {c: Path(validation.run_gx_rules(matrix, rt, run_name=f"{c}-2026-11-22-complaints-ab")["data_docs_page"])
@@ -660,8 +666,8 @@ def test_shards_render_their_own_pages_and_summarize_only_the_rest_and_the_index
     assert pages["411002"].exists() and not pages["411003"].exists() and not index.exists()
     assert not pages["4110"].exists()  # a prefix of a code is not that county
     rendered = pages["411002"].stat().st_mtime_ns
-    keys = validation._night_keys(validation._gx_context(str(tmp_path)), "2026-11-22", ["411002"])
-    assert [validation._page(k) for k in keys] == [pages["411002"]]  # where run_gx_rules says the page is
+    keys = data_docs._night_keys(gx_suite._gx_context(str(tmp_path)), "2026-11-22", ["411002"])
+    assert [Path(data_docs.page_link(k)) for k in keys] == [pages["411002"]]  # where run_gx_rules says the page is
 
     assert validation.build_data_docs("2026-11-22") == index  # summarize: what is missing, and the index
     assert index.exists() and pages["411003"].exists() and pages["4110"].exists()
@@ -682,9 +688,10 @@ def test_summarize_renders_only_its_own_registrys_missing_pages(tmp_path, monkey
     import numpy as np
 
     from supervision import validation
+    from supervision.validation import gx_suite
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
-    validation._gx_context.cache_clear()
+    gx_suite._gx_context.cache_clear()
     rt = RECORD_TYPES["complaints"]
     matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
     pages = {c: Path(validation.run_gx_rules(matrix, rt, run_name=f"{c}-2026-11-22-complaints-ab")["data_docs_page"])
@@ -701,10 +708,11 @@ def test_the_index_lists_the_newest_results_only_and_every_page_is_still_rendere
     import numpy as np
 
     from supervision import validation
+    from supervision.validation import gx_suite
 
     monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SUPERVISION_DATA_DOCS_INDEX_RESULTS", "2")
-    validation._gx_context.cache_clear()
+    gx_suite._gx_context.cache_clear()
     rt = RECORD_TYPES["complaints"]
     matrix = np.ones((3, len(rule_specs(rt))), dtype=np.int8)
     received = datetime(2026, 11, 22, 20, tzinfo=UTC)
@@ -712,7 +720,7 @@ def test_the_index_lists_the_newest_results_only_and_every_page_is_still_rendere
     pages = {c: Path(validation.run_gx_rules(matrix, rt, run_name=f"{c}-2026-11-22-complaints-ab",
                                              run_time=received + timedelta(minutes=i))["data_docs_page"])
              for i, c in enumerate(("411002", "411003", "411081"))}
-    ctx = validation._gx_context(str(tmp_path))
+    ctx = gx_suite._gx_context(str(tmp_path))
     sites = ctx.variables.data_docs_sites
     text = validation.build_data_docs("2026-11-22").read_text(encoding="utf-8")
     assert all(p.exists() for p in pages.values())
@@ -720,31 +728,6 @@ def test_the_index_lists_the_newest_results_only_and_every_page_is_still_rendere
     assert ctx.variables.data_docs_sites == sites  # the cap was for that call only
     monkeypatch.setenv("SUPERVISION_DATA_DOCS_INDEX_RESULTS", "20000")
     assert "411002-2026-11-22" in validation.build_data_docs("2026-11-22").read_text(encoding="utf-8")
-
-
-def test_an_empty_selection_is_never_everything():
-    from supervision.validation import _Selection
-
-    assert _Selection() and _Selection([]) == [] and "x" not in _Selection()
-
-
-def test_key_set_is_a_list_with_a_set_membership():
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    from supervision.validation import _KeySet
-
-    def key(run):
-        return ValidationResultIdentifier(ExpectationSuiteIdentifier("complaints_contract_v1"),
-                                          RunIdentifier(run, datetime(2026, 11, 22, tzinfo=UTC)), "county_files")
-
-    keys = _KeySet(key(f"411002-2026-11-22-complaints-{i}") for i in range(3))
-    assert isinstance(keys, list) and len(keys) == 3 and keys
-    assert key("411002-2026-11-22-complaints-1") in keys  # equal, not the same object
-    assert key("411002-2026-11-21-complaints-1") not in keys and not _KeySet()
 
 
 # --- cross-record checks: warnings, never quarantine -------------------------------------------------------
@@ -977,7 +960,7 @@ def test_repeating_values_are_checked_once_with_the_same_outcome(monkeypatch):
     base = table_rows(rt.name)
     rows = [dict(base[i % len(base)], record_id=f"R-{i}") for i in range(25_000)]
     batch = arrow_batch(rt.name, rows)
-    from supervision import validation
+    from supervision.validation import engine as validation
 
     assert validation._distinct(batch.column("party_id").combine_chunks())[1] is not None  # the distinct path
     fast = check_batch(batch, rt, COUNTY, BUSINESS_DATE)
@@ -1001,7 +984,7 @@ TIMESTAMP_EDGES = ["2026-11-22T24:00:00+08:00", "2026-11-22T23:60:00+08:00", "20
 def test_timestamp_edges_as_pandas_reads_them(ts):
     import re
 
-    from supervision.validation import _TIMESTAMP
+    from supervision.validation.rules import _TIMESTAMP
 
     shaped = re.fullmatch(_TIMESTAMP, ts) is not None
     parsed = pd.to_datetime(pd.Series([ts]), utc=True, format="ISO8601", errors="coerce").iloc[0] if shaped else pd.NaT
@@ -1077,12 +1060,13 @@ def test_gx_suite_reads_the_int8_encoding():
 
 
 def test_run_gx_rules_refuses_a_matrix_gx_reads_otherwise():
-    """GX and the split disagree (a value that is neither 0, 1 nor 2): refuse to load."""
+    """GX and the split disagree (a value that is neither 0, 1 nor 2): no result is stored (GX runs per shard,
+    after the files' transactions: the shard fails and its retry re-runs them)."""
     rt = RECORD_TYPES["complaints"]
     checked = check_batch(arrow_batch(rt.name, [row(rt.name)]), rt, COUNTY, BUSINESS_DATE)
     broken = checked.rules.copy(order="F")
     broken[0, 0] = 3
-    with pytest.raises(RuntimeError, match="refusing to load"):
+    with pytest.raises(RuntimeError, match="GX counted 1 failures of record_id.required in 1 rows, the split 0"):
         run_gx_rules(broken, rt)
     with pytest.raises(ValueError):
         run_gx_rules(checked.rules[:, 1:], rt)
@@ -1103,99 +1087,6 @@ def test_run_gx_accepts_a_checked_batch(gx_matrix):
     assert again["rules"] == result["rules"]
 
 
-def test_gx_data_fingerprint_is_skipped_for_the_run_only(gx_matrix):
-    import great_expectations.execution_engine.pandas_execution_engine as engine
-
-    from supervision.validation import _without_gx_data_fingerprint
-
-    rt, checked, result = gx_matrix
-    before = engine.HASH_THRESHOLD
-    assert before > 0
-    with _without_gx_data_fingerprint():
-        with _without_gx_data_fingerprint():
-            assert engine.HASH_THRESHOLD == 0
-        assert engine.HASH_THRESHOLD == 0  # the outer run is still under way
-    assert engine.HASH_THRESHOLD == before
-    with pytest.raises(RuntimeError), _without_gx_data_fingerprint():
-        raise RuntimeError("GX failed")
-    assert engine.HASH_THRESHOLD == before
-    hashed = run_gx_rules(checked.rules, rt, data_fingerprint=True)
-    assert hashed["rules"] == result["rules"] and engine.HASH_THRESHOLD == before
-
-
-def test_gx_kwargs_hoisting_is_in_place_on_the_pinned_release():
-    # A GX upgrade fails here on purpose: re-read Expectation._get_*_kwargs of the new release against
-    # validation._hoisted_* (and the equality test below), then move GX_KWARGS_PINNED.
-    import great_expectations as gx
-
-    from supervision.validation import GX_KWARGS_PINNED, hoist_gx_kwargs
-
-    assert gx.__version__ == GX_KWARGS_PINNED
-    assert hoist_gx_kwargs() is True
-
-
-def _stored_result(rt, rules, run_name):
-    """The full validation result GX stores for a run (what Data Docs renders), without run ids and times."""
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    from supervision.validation import rule_frame, validation_definition
-
-    res = validation_definition(rt).run(batch_parameters={"dataframe": rule_frame(rules, rt)},
-                                        run_id=RunIdentifier(run_name=run_name, run_time=datetime(2026, 11, 23, tzinfo=UTC)),
-                                        result_format={"result_format": "BASIC", "partial_unexpected_count": 5})
-    out = res.to_json_dict()
-    for key in ("run_id", "validation_time", "batch_markers", "active_batch_definition", "batch_spec",
-                "checkpoint_id", "validation_id"):
-        out["meta"].pop(key, None)
-    out.pop("id", None)
-    for r in out["results"]:
-        r["expectation_config"].pop("id", None)
-    return out
-
-
-def test_hoisted_gx_kwargs_change_nothing_in_the_result(gx_matrix):
-    import great_expectations.util as gx_util
-    from great_expectations.expectations.expectation import Expectation
-
-    from supervision.validation import hoist_gx_kwargs, validation_definition
-
-    rt, checked, _ = gx_matrix
-    suite = validation_definition(rt).suite
-    hoisted = [hoist_gx_kwargs(), _stored_result(rt, checked.rules, "hoisted")]
-    hoisted_kwargs = [(e._get_domain_kwargs(), e._get_success_kwargs(), e._get_runtime_kwargs(),
-                       e._get_runtime_kwargs({"result_format": "COMPLETE", "catch_exceptions": False}))
-                      for e in suite.expectations]
-    try:
-        assert hoist_gx_kwargs(on=False) is False
-        assert Expectation._get_runtime_kwargs.__module__.startswith("great_expectations")
-        assert gx_util.convert_to_json_serializable.__module__ == "great_expectations.util"
-        original = _stored_result(rt, checked.rules, "hoisted")
-        original_kwargs = [(e._get_domain_kwargs(), e._get_success_kwargs(), e._get_runtime_kwargs(),
-                            e._get_runtime_kwargs({"result_format": "COMPLETE", "catch_exceptions": False}))
-                           for e in suite.expectations]
-    finally:
-        hoist_gx_kwargs()
-    assert hoisted[0] is True
-    assert hoisted_kwargs == original_kwargs
-    assert hoisted[1] == original
-    assert sum(r["result"]["unexpected_count"] for r in original["results"]) == 3  # the matrix has failures
-
-
-def test_none_first_json_conversion_is_gx_own_for_every_kind_of_value():
-    import great_expectations.util as gx_util
-    import numpy as np
-
-    from supervision.validation import _GX_ORIGINAL, hoist_gx_kwargs
-
-    assert hoist_gx_kwargs() is True and gx_util.convert_to_json_serializable.__module__ == "supervision.validation"
-    original = _GX_ORIGINAL["convert_to_json_serializable"]
-    values = [None, {"column": "r1", "row_condition": None, "condition_parser": None, "batch_id": "b"},
-              [None, 1, "x", (None, 2.5)], {1: None, "n": np.int64(3), "f": np.float64(0.1), "nan": float("nan")},
-              np.array([1, 2]), np.bool_(True), True, 0, "", datetime(2026, 11, 22, tzinfo=UTC)]
-    for v in values:
-        assert gx_util.convert_to_json_serializable(v) == original(v), v
-
-
 COURT_NUMBERS = ["（2026）豫1002行初123号", "(2026)豫1002行初123号", "（2026)豫1002行终5号", "(2025）豫10行申1号",
                  "（2026）豫1002行赔初12号", "（2026）豫行再1号", "（2026）京0105行初123号", "2026豫1002行初123号",
                  "（2026）豫1002民初123号", "（2026）豫1002行初123", "〔2026〕豫1002行初123号", "（2026）豫1002行初123号\n",
@@ -1207,7 +1098,7 @@ COURT_NUMBERS = ["（2026）豫1002行初123号", "(2026)豫1002行初123号", "
 def test_court_case_number_re2_says_what_the_python_pattern_says(county):
     """RE2 (Arrow) and the Python pattern ``_COURT`` of the contract agree on every number."""
     from supervision.contract import PROVINCE_ABBREVIATIONS
-    from supervision.validation import _COURT
+    from supervision.validation.rules import _COURT
 
     abbr = PROVINCE_ABBREVIATIONS.get(county[:2], "?")
     expected = [PASS if (m := _COURT.search(n)) and m.group(2) == abbr else FAIL for n in COURT_NUMBERS]

@@ -8,9 +8,7 @@ batch is its own transaction, so one bad file never stops the county's other fil
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC
 
 import numpy as np
 import psycopg
@@ -28,7 +26,8 @@ from supervision.ingest.outcome import FileOutcome, RunContext
 from supervision.landing import Lander
 from supervision.registry import County
 from supervision.sources import ROW_NUMBER, RawBatch
-from supervision.validation import SchemaDrift, check_batch, check_schema, rule_specs, run_gx_rules
+from supervision.validation import SchemaDrift, check_batch, check_schema, rule_specs
+from supervision.validation.gx_run import ShardValidation
 from supervision.warehouse.connection import connect
 from supervision.warehouse.ledger import (
     record_submission,
@@ -83,11 +82,6 @@ def batch_rows() -> int:
 FIRST_BATCH_ROWS = 25_000  # a small first batch: the warehouse COPY, the longest stage, starts sooner
 
 
-def gx_part_rows() -> int:
-    """Rows per Great Expectations validation run: one run (one Data Docs page) per file up to this size."""
-    return resources.variables().gx_part_rows
-
-
 def _referenced_types() -> frozenset[str]:
     return frozenset(f.references for rt in RECORD_TYPES.values() for f in rt.fields if f.references)
 
@@ -133,16 +127,33 @@ def ingest(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, *, so
 
 def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, rel: str, base: dict,
                        lander: Lander, notes: list[str]) -> FileOutcome:
+    if ctx.validation is None:  # not in a shard (one file: CLI, tests): the file's own GX run when it is done
+        ctx.validation = ShardValidation(ctx.validation_root)
+        try:
+            return _validate_and_load(county, rt, raw, ctx, rel, base, lander, notes)
+        finally:
+            shard, ctx.validation = ctx.validation, None
+            shard.flush()
+    gx = ctx.validation.file(rt, run_name=f"{county.code}-{ctx.business_date}-{rt.name}-{raw.sha256[:16]}",
+                             run_time=raw.received_at, county_code=county.code, business_date=ctx.business_date,
+                             source_file=rel, file_sha256=raw.sha256, rows_received=raw.rows)
+    try:
+        outcome = _validate_and_load_file(county, rt, raw, ctx, rel, base, lander, notes, gx)
+    except BaseException:
+        gx.discard()  # the file's transaction rolled back: no result is stored for it
+        raise
+    return outcome
+
+
+def _validate_and_load_file(county: County, rt: RecordType, raw: RawBatch, ctx: RunContext, rel: str, base: dict,
+                            lander: Lander, notes: list[str], gx) -> FileOutcome:
     where = _label(county)
-    run_name = f"{county.code}-{ctx.business_date}-{rt.name}-{raw.sha256[:16]}"
-    run_time = raw.received_at.astimezone(UTC)
     duplicate_ids = raw.duplicate_ids()
     too_many = county.reject_threshold * raw.rows  # more failing rows than this: the whole file is rejected
     failures: list[tuple[int, list[str]]] = []  # (position in file, error rules)
     quarantine: list[tuple[pa.Table, list]] = []  # failing rows as received (Arrow) and their rules, per batch
     warning_rows: list[dict] = []
     warning_hits: list[tuple[int, list[str]]] = []
-    gx = _GxParts(rt, run_name, run_time, raw.rows)
     with connect(ctx.warehouse_url) as conn, conn.transaction():
         # provisional ledger row (same transaction): rows need its submission id; the final values come last
         sid = record_submission(conn, **base, rows_loaded=0, rows_quarantined=0, status="failed",
@@ -170,10 +181,9 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
                         hits = checked.warnings()
                         warning_hits += [(offset + pos, rules) for pos, rules in hits]
                         warning_rows += _warning_rows(county, rt, ctx, batch, rel, hits)
-                    gx.add(checked.rules)
+                    gx.add(checked)
                     offset += batch.num_rows
                 lander.finish()
-                gx_result = gx.finish()  # the last Great Expectations run overlaps the last COPY
                 if not rejected:
                     result = loader.finish()
             except BaseException:
@@ -181,11 +191,11 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
                 raise
             if rejected:
                 raise psycopg.Rollback(load_tx)
-        _write_validation(ctx, county.code, rt.name, raw.sha256, rel, gx_result)
-        validation_ref = gx_result["data_docs_page"]
+        validation_ref = gx.ref  # the file's Data Docs page: its result is stored when the shard's GX runs
         if rejected:
             share = len(failures) / raw.rows
             reason = txt.reason_threshold(county, rt, rel, len(failures), raw.rows, _rule_counts(failures))
+            gx.finish(rows_loaded=0, rows_quarantined=raw.rows, rows_failing=len(failures), status="rejected")
             return _reject_whole(county, rt, ctx, raw, rel, base, reason, {
                 "file.reject_threshold": f"the file's rejected share {share:.0%} is over {county.reject_threshold:.0%}"},
                 validation_ref=validation_ref, row_failures=failures, conn=conn, submission_id=sid)
@@ -205,6 +215,7 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
         write_warnings(conn, sid, warning_rows)
         resolved = resolve_quarantine(conn, sid, lambda: _loaded_ids(raw, failed_ids),
                                       loaded_rows=_loaded_rows(raw, failures), fields_of=lambda r: rule_fields(rt, r))
+        gx.finish(rows_loaded=raw.rows - len(failures), rows_quarantined=len(failures), status=status)
     if resolved:
         log.info("%s %s: %d earlier quarantined row(s) resolved by this file", county.code, rt.name, resolved)
     log.info("%s %s: %d received, %d loaded (%d new, %d updated, %d unchanged), %d quarantined",
@@ -212,59 +223,6 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
              len(failures))
     return FileOutcome(county.code, rt.name, status, raw.rows, raw.rows - len(failures), len(failures),
                        reason, rel, sid)
-
-
-class _GxParts:
-    """Great Expectations over the rule columns: one validation run per file, or per part of a file bigger than
-    ``SUPERVISION_GX_PART_ROWS`` (run names ``…-part2of5``), so memory stays bounded."""
-
-    def __init__(self, rt: RecordType, run_name: str, run_time, total_rows: int):
-        self.rt, self.run_name, self.run_time = rt, run_name, run_time
-        self.part_rows = gx_part_rows()
-        self.parts = max(1, -(-total_rows // self.part_rows))
-        self.pending: list[np.ndarray] = []
-        self.results: list[dict] = []
-
-    def add(self, rules: np.ndarray) -> None:
-        self.pending.append(rules)
-        if self.parts > 1 and sum(len(r) for r in self.pending) >= self.part_rows:
-            self._run()
-
-    def _run(self) -> None:
-        rules = np.concatenate(self.pending) if len(self.pending) != 1 else self.pending[0]
-        self.pending = []
-        name = self.run_name if self.parts == 1 else f"{self.run_name}-part{len(self.results) + 1}of{self.parts}"
-        self.results.append(run_gx_rules(rules, self.rt, run_name=name, run_time=self.run_time))
-
-    def finish(self) -> dict:
-        if self.pending or not self.results:
-            self._run()
-        return merge_gx_results(self.results)
-
-
-def merge_gx_results(results: list[dict]) -> dict:
-    """One result for the file: counts summed over its parts, the first part's Data Docs page."""
-    if len(results) == 1:
-        return results[0]
-    rules: dict[str, dict] = {}
-    for res in results:
-        for rule, r in res["rules"].items():
-            acc = rules.setdefault(rule, {**r, "unexpected_count": 0, "element_count": 0, "not_applicable": 0})
-            for k in ("unexpected_count", "element_count", "not_applicable"):
-                acc[k] += int(r.get(k) or 0)
-            acc["success"] = acc["success"] and r["success"]
-    stats: dict[str, float | None] = {}
-    for res in results:
-        for k, v in res["statistics"].items():
-            stats[k] = None if v is None or stats.get(k, 0) is None else (stats.get(k) or 0) + v
-    if stats.get("evaluated_expectations"):
-        stats = {**stats, "evaluated_expectations": results[0]["statistics"].get("evaluated_expectations")}
-    failing = sum(1 for r in rules.values() if not r["success"])
-    stats.update(successful_expectations=len(rules) - failing, unsuccessful_expectations=failing,
-                 success_percent=100.0 * (len(rules) - failing) / len(rules) if rules else None)
-    return {"suite": results[0]["suite"], "success": all(r["success"] for r in results),
-            "data_docs_page": results[0]["data_docs_page"], "statistics": stats, "rules": rules,
-            "parts": [r["data_docs_page"] for r in results]}
 
 
 def _reject_whole(county, rt, ctx, raw: RawBatch, rel, base, reason, file_rules: dict[str, str], validation_ref,
@@ -409,11 +367,3 @@ def _rule_counts(failures) -> list[tuple[str, int]]:
 
 def _rule_summary(failures) -> str:
     return ", ".join(f"{r} ×{n}" for r, n in _rule_counts(failures))
-
-
-def _write_validation(ctx: RunContext, county_code: str, record_type: str, sha: str, rel: str, result: dict) -> str:
-    path = (ctx.validation_root / ctx.business_date.isoformat() / county_code / f"{record_type}-{sha[:16]}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"source_file": rel, "sha256": sha, **result}, ensure_ascii=False, indent=1),
-                    encoding="utf-8")
-    return str(path)

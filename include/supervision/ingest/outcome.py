@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from supervision import settings
+
+if TYPE_CHECKING:  # sources import this module: it must not load the validation package (GX) for them
+    from supervision.validation.gx_run import ShardValidation
 
 
 @dataclass
@@ -42,6 +46,9 @@ class RunContext:
     # When this run observes files (arrival time, ops.file_arrival): None = the warehouse server's clock. Only
     # replays and tests pass one, and it can only make an observation earlier than the server's now().
     clock: datetime | None = None
+    # Great Expectations for the files of this run: a shard's collector (nightly.run_shard flushes it: one GX
+    # run per record type); None = each file gets its own, flushed when the file is done.
+    validation: ShardValidation | None = None
 
     @classmethod
     def default(cls, business_date: date, drop_root: Path | None = None, run_id: str | None = None,
