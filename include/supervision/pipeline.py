@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -370,7 +371,9 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
     quarantine: list[tuple[pa.Table, list]] = []  # failing rows as received (Arrow) and their rules, per batch
     warning_rows: list[dict] = []
     warning_hits: list[tuple[int, list[str]]] = []
-    gx = _GxParts(rt, run_name, run_time, raw.rows)
+    gx = _GxParts(rt, run_name, run_time, raw.rows, meta=dict(
+        county_code=county.code, record_type=rt.name, business_date=str(ctx.business_date), source_file=rel,
+        file_sha256=raw.sha256, rows_received=raw.rows))
     with connect(ctx.warehouse_url) as conn, conn.transaction():
         # provisional ledger row (same transaction): rows need its submission id; the final values come last
         sid = record_submission(conn, **base, rows_loaded=0, rows_quarantined=0, status="failed",
@@ -398,9 +401,11 @@ def _validate_and_load(county: County, rt: RecordType, raw: RawBatch, ctx: RunCo
                         hits = checked.warnings()
                         warning_hits += [(offset + pos, rules) for pos, rules in hits]
                         warning_rows += _warning_rows(county, rt, ctx, batch, rel, hits)
-                    gx.add(checked.rules)
+                    gx.add(checked.rules, _gx_rows(batch, rel))
                     offset += batch.num_rows
                 lander.finish()
+                gx.meta.update(rows_quarantined=raw.rows if rejected else len(failures),
+                               rows_loaded=0 if rejected else raw.rows - len(failures))  # as the ledger's
                 gx_result = gx.finish()  # the last Great Expectations run overlaps the last COPY
                 if not rejected:
                     result = loader.finish()
@@ -446,28 +451,46 @@ class _GxParts:
     """Great Expectations over the rule columns: one validation run per file, or per part of a file bigger than
     ``SUPERVISION_GX_PART_ROWS`` (run names ``…-part2of5``), so memory stays bounded."""
 
-    def __init__(self, rt: RecordType, run_name: str, run_time, total_rows: int):
+    def __init__(self, rt: RecordType, run_name: str, run_time, total_rows: int, meta: dict | None = None):
         self.rt, self.run_name, self.run_time = rt, run_name, run_time
         self.part_rows = gx_part_rows()
         self.parts = max(1, -(-total_rows // self.part_rows))
         self.pending: list[np.ndarray] = []
+        self.pending_rows: list[pd.DataFrame] = []
         self.results: list[dict] = []
+        self.meta = dict(meta or {})  # the file and its counts, on its Data Docs page (counts known at finish)
 
-    def add(self, rules: np.ndarray) -> None:
+    def add(self, rules: np.ndarray, rows: pd.DataFrame | None = None) -> None:
         self.pending.append(rules)
+        if rows is not None:
+            self.pending_rows.append(rows)
         if self.parts > 1 and sum(len(r) for r in self.pending) >= self.part_rows:
             self._run()
 
     def _run(self) -> None:
         rules = np.concatenate(self.pending) if len(self.pending) != 1 else self.pending[0]
-        self.pending = []
-        name = self.run_name if self.parts == 1 else f"{self.run_name}-part{len(self.results) + 1}of{self.parts}"
-        self.results.append(run_gx_rules(rules, self.rt, run_name=name, run_time=self.run_time))
+        rows = pd.concat(self.pending_rows, ignore_index=True) if len(self.pending) == len(self.pending_rows) \
+            and self.pending_rows else None
+        self.pending, self.pending_rows = [], []
+        part = len(self.results) + 1
+        name = self.run_name if self.parts == 1 else f"{self.run_name}-part{part}of{self.parts}"
+        meta = self.meta if self.parts == 1 else {**self.meta, "part": f"{part}/{self.parts}"}
+        self.results.append(run_gx_rules(rules, self.rt, run_name=name, run_time=self.run_time, rows=rows,
+                                         meta=meta or None))
 
     def finish(self) -> dict:
         if self.pending or not self.results:
             self._run()
         return merge_gx_results(self.results)
+
+
+def _gx_rows(batch: pa.Table, source: str) -> pd.DataFrame:
+    """The rows as GX lists a broken rule's failing rows: the row a spreadsheet shows, the record_id (as stored)."""
+    rows = batch.column(ROW_NUMBER).to_numpy().astype(np.int64)
+    ids = record_keys(batch.column("record_id")) if "record_id" in batch.column_names else pa.nulls(len(rows), pa.string())
+    return pd.DataFrame({"row_number": rows + 1 if txt.is_spreadsheet(source) else rows,
+                         "record_id": pd.arrays.ArrowExtensionArray(pa.chunked_array([ids]) if isinstance(ids, pa.Array)
+                                                                     else ids)})
 
 
 def merge_gx_results(results: list[dict]) -> dict:

@@ -43,7 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from supervision import arrow_text, divisions, settings
+from supervision import arrow_text, data_docs_site, divisions, settings
 from supervision.contract import (
     BOOL,
     BOOL_FALSE,
@@ -838,6 +838,7 @@ def _gx_context(root: str):
         if ctx.variables.progress_bars != ProgressBarsConfig(globally=False):
             ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
             ctx.variables.save()
+        data_docs_site.configure(ctx)  # offline Data Docs: local assets, the file's page (data_docs_site/)
     return ctx
 
 
@@ -1029,22 +1030,30 @@ def hoist_gx_kwargs(on: bool = True) -> bool:
 
 
 def run_gx_rules(rules: np.ndarray, rt: RecordType, run_name: str | None = None,
-                 run_time: datetime | None = None, *, data_fingerprint: bool = False) -> dict:
+                 run_time: datetime | None = None, *, data_fingerprint: bool = False,
+                 rows: pd.DataFrame | None = None, meta: dict | None = None) -> dict:
     """Run the suite over an int8 rule matrix (``CheckedBatch.rules``); return a compact, JSON-able result and
     cross-check the split: every rule's GX unexpected count must equal its number of ``FAIL`` values.
 
     The full GX result is kept in the GX project's validation store under ``run_name`` (one per county file,
     so a re-run rewrites the same result) and rendered into Data Docs by :func:`build_data_docs`.
     ``data_fingerprint``: let GX hash the matrix for its batch marker (see :func:`_without_gx_data_fingerprint`).
+    ``rows``: the rows' ``row_number`` (as a spreadsheet shows it) and ``record_id``, so GX lists each broken
+    rule's failing rows; ``meta``: the file and its ledger counts, kept in the stored result (its Data Docs page).
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
     frame = rule_frame(rules, rt)
+    result_format = {"result_format": "BASIC", "partial_unexpected_count": 5}
+    if rows is not None:
+        frame[ROW_COLUMNS] = rows[ROW_COLUMNS].set_axis(frame.index)
+        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": DOCS_FAILING_ROWS,
+                         "unexpected_index_column_names": ROW_COLUMNS}
     column = {s.id: j for j, s in enumerate(rule_specs(rt))}
     run_id = RunIdentifier(run_name=run_name, run_time=run_time) if run_name else None
     with _without_gx_data_fingerprint(skip=not data_fingerprint):
         res = validation_definition(rt).run(batch_parameters={"dataframe": frame}, run_id=run_id,
-                                            result_format={"result_format": "BASIC", "partial_unexpected_count": 5})
+                                            result_format=result_format)
     per_rule = {}
     for r in res.results:
         rule = r.expectation_config.meta["rule"]
@@ -1063,10 +1072,28 @@ def run_gx_rules(rules: np.ndarray, rt: RecordType, run_name: str | None = None,
     if missing:
         raise RuntimeError(f"the GX suite has no expectation for rule(s) {sorted(missing)}: refusing to load")
     rid = res.meta["run_id"]
+    if meta and rid.run_name:  # the result is stored by run(): stored again with the file's meta
+        _store_with_meta(res, meta, rt, rid)
     page = _page_path(f"{rt.name}_contract_v1", rid, f"county_files-{rt.name}") if rid.run_name else None
     return {"suite": f"{rt.name}_contract_v1", "success": bool(res.success), "data_docs_page": page and str(page),
             "statistics": {k: (float(v) if v is not None else None) for k, v in res.statistics.items()},
             "rules": per_rule}
+
+
+ROW_COLUMNS = ["row_number", "record_id"]  # GX's unexpected_index_column_names: the failing rows on a page
+DOCS_FAILING_ROWS = 200  # failing rows listed per broken rule (the ledger's quarantine has every one)
+
+
+def _store_with_meta(res, meta: dict, rt: RecordType, rid) -> None:
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    res.meta.update(meta)
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(f"{rt.name}_contract_v1"), rid,
+                                     f"county_files-{rt.name}")
+    _gx_context(str(gx_root())).validation_results_store.set(key, res)
 
 
 def run_gx(checked: Checked | CheckedBatch, rt: RecordType, run_name: str | None = None,
