@@ -486,7 +486,8 @@ class _GxParts:
 
 def _gx_rows(batch: pa.Table, source: str) -> pd.DataFrame:
     """The rows as GX lists a broken rule's failing rows: the row a spreadsheet shows, the record_id (as stored)."""
-    rows = batch.column(ROW_NUMBER).to_numpy().astype(np.int64)
+    rows = batch.column(ROW_NUMBER).to_numpy().astype(np.int64) if ROW_NUMBER in batch.column_names \
+        else np.arange(1, batch.num_rows + 1, dtype=np.int64)
     ids = record_keys(batch.column("record_id")) if "record_id" in batch.column_names else pa.nulls(len(rows), pa.string())
     return pd.DataFrame({"row_number": rows + 1 if txt.is_spreadsheet(source) else rows,
                          "record_id": pd.arrays.ArrowExtensionArray(pa.chunked_array([ids]) if isinstance(ids, pa.Array)
