@@ -168,3 +168,27 @@ def test_the_offline_site_is_configured_through_gx_and_ships_its_assets(tmp_path
         assert f"`{folder}/`" in sources and list((data_docs_site.STATIC / "vendor" / folder).glob("LICENSE*"))
     pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     assert '"supervision.data_docs_site" = ["views/*", "static/**/*"]' in pyproject
+
+
+def test_a_full_build_points_nowhere_off_the_machine_either(tmp_path, monkeypatch):
+    """Every page kind of the site (index, validation results, expectation suites) and every stylesheet copied
+    into it reference only the site's own files."""
+    import numpy as np
+
+    from supervision import validation
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(tmp_path))
+    validation._gx_context.cache_clear()
+    rt = RECORD_TYPES["complaints"]
+    matrix = np.ones((4, len(validation.rule_specs(rt))), dtype=np.int8)
+    matrix[1, 0] = 0
+    validation.run_gx_rules(matrix, rt, run_name="411002-2026-11-20-complaints-ab")
+    site = validation.build_data_docs().parent  # everything: also the expectation suites' pages
+    kinds = {p.relative_to(site).parts[0] for p in site.rglob("*.html")}
+    assert kinds == {"index.html", "validations", "expectations"}
+    remote = {str(p.relative_to(site)): REMOTE.findall(p.read_text(encoding="utf-8", errors="replace"))
+              for p in site.rglob("*") if p.suffix in {".html", ".css"}}
+    assert not {k: v for k, v in remote.items() if v}
+    # a result without the file's meta (an older night's) still renders: GX's figures, labelled as rule checks
+    page = next(site.glob("validations/**/*.html")).read_text(encoding="utf-8")
+    assert "规则检查" in page and "文件 | File" not in page
