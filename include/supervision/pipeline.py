@@ -490,8 +490,7 @@ def _gx_rows(batch: pa.Table, source: str) -> pd.DataFrame:
         else np.arange(1, batch.num_rows + 1, dtype=np.int64)
     ids = record_keys(batch.column("record_id")) if "record_id" in batch.column_names else pa.nulls(len(rows), pa.string())
     return pd.DataFrame({"row_number": rows + 1 if txt.is_spreadsheet(source) else rows,
-                         "record_id": pd.arrays.ArrowExtensionArray(pa.chunked_array([ids]) if isinstance(ids, pa.Array)
-                                                                     else ids)})
+                         "record_id": pd.arrays.ArrowExtensionArray(ids)})
 
 
 def merge_gx_results(results: list[dict]) -> dict:

@@ -62,9 +62,8 @@ class FileValidationPageRenderer(ValidationResultsPageRenderer):
         doc = super().render(validation_results, suite_parameters)
         meta = dict(validation_results.meta or {})
         overview = doc.sections[0]
-        header, *rest = overview.content_blocks
-        run_info = rest[1:]  # GX's statistics block is rest[0]: replaced by the rule checks
-        blocks = [header]
+        run_info = overview.content_blocks[2:]  # GX's header and statistics (0, 1) are replaced
+        blocks = [self._header(validation_results)]
         if meta.get("source_file") or meta.get("rows_received") is not None:
             blocks.append(self._file_block(meta))
         blocks.append(self._rule_checks(validation_results))
@@ -76,6 +75,19 @@ class FileValidationPageRenderer(ValidationResultsPageRenderer):
         if meta.get("source_file"):
             doc.page_title = f"{meta.get('county_code', '')} {meta.get('business_date', '')} {meta['source_file']}"
         return doc
+
+    @staticmethod
+    def _header(validation_results) -> RenderedHeaderContent:
+        """GX's "Status: Failed" means "some rule is broken by some row", not that the file failed to load."""
+        status = ("全部规则通过 | no rule broken" if validation_results.success
+                  else "有规则被违反（违反的行见下）| some rule broken (rows below)")
+        return RenderedHeaderContent(
+            header=_text("概览 | Overview", tag="h5", classes=("m-0",)),
+            subheader=_text("规则集 | suite: $suite · 状态 | status: $html_success_icon $status",
+                            {"suite": validation_results.suite_name, "status": status,
+                             "html_success_icon": OK_ICON if validation_results.success else BROKEN_ICON},
+                            classes=("mb-0", "mt-1")),
+            styling={"classes": ["col-12", "p-0"], "header": {"classes": ["alert", "alert-secondary"]}})
 
     @staticmethod
     def _file_block(meta: dict) -> RenderedTableContent:
