@@ -27,14 +27,17 @@ class LocalAssetsSiteBuilder(SiteBuilder):
         """GX's stylesheet, which it copies into static/styles, names its logo on S3 (dark mode): the site's copy
         names none, so nothing in the site points off the machine (the pages inline the same, filtered)."""
         source = Path(great_expectations.__file__).parent / "render" / "view" / "static" / "styles" / STYLES
+        if not source.is_file():  # another GX layout: tests/integration/test_data_docs_offline.py says what is left
+            return
         text = source.read_text(encoding="utf-8").replace(GX_REMOTE_LOGO, "none")
         self.target_store.store_backends["static_assets"].set(
             ("static", "styles", STYLES), text.encode(), content_encoding=None, content_type="text/css")
 
 
 class _LocalViews:
-    """Our templates first: GX's loader looks in its own package before a custom views directory, so the pages
-    use new template names (``supervision_*.j2``) that include GX's section templates unchanged."""
+    """``views/`` as GX's custom views directory (whatever the project's plugins folder holds). GX's loader looks
+    in its own package before it, so our pages have new names (``supervision_*.j2``, the views' ``_template``)
+    and include GX's section and component templates unchanged."""
 
     def __init__(self, custom_styles_directory=None, custom_views_directory=None) -> None:
         super().__init__(custom_styles_directory=custom_styles_directory, custom_views_directory=str(VIEWS))
