@@ -55,23 +55,38 @@ def failing_rows(result: dict) -> list[dict]:
     return [r for r in rows if isinstance(r, dict)]
 
 
+class RuleSectionRenderer:
+    """GX's column section renderer, replaced (``column_section_renderer``): one rule per column, as a
+    supervisor reads it."""
+
+    def render(self, validation_results, suite_parameters=None) -> RenderedSectionContent:
+        evr = validation_results[0]  # the suite has one expectation per rule column
+        meta = (evr.expectation_config.meta or {}) if evr.expectation_config is not None else {}
+        return rule_section(evr, RECORD_TYPES.get(meta.get("record_type") or ""))
+
+
 class FileValidationPageRenderer(ValidationResultsPageRenderer):
     """GX's validation results page with the file, its ledger counts and each broken rule's failing rows."""
+
+    def __init__(self, column_section_renderer=None, run_info_at_end: bool = False, data_context=None) -> None:
+        super().__init__(column_section_renderer=column_section_renderer or {
+            "module_name": __name__, "class_name": "RuleSectionRenderer"},
+            run_info_at_end=run_info_at_end, data_context=data_context)
 
     def render(self, validation_results, suite_parameters=None):
         doc = super().render(validation_results, suite_parameters)
         meta = dict(validation_results.meta or {})
-        overview = doc.sections[0]
+        overview, *rules = doc.sections
         run_info = overview.content_blocks[2:]  # GX's header and statistics (0, 1) are replaced
         blocks = [self._header(validation_results)]
         if meta.get("source_file") or meta.get("rows_received") is not None:
             blocks.append(self._file_block(meta))
         blocks.append(self._rule_checks(validation_results))
         overview.content_blocks = blocks + run_info
-        rt = RECORD_TYPES.get(meta.get("record_type") or "")
-        # broken rules first (the reason a supervisor opens the page), each in the suite's order
-        evrs = sorted(validation_results.results, key=lambda r: bool(r.success))
-        doc.sections = [overview] + [self._rule_section(evr, rt) for evr in evrs]
+        # broken rules first (the reason a supervisor opens the page), the rest in the suite's order
+        broken = {r.expectation_config.meta.get("rule") for r in validation_results.results
+                  if not r.success and r.expectation_config is not None}
+        doc.sections = [overview] + sorted(rules, key=lambda section: section.section_name not in broken)
         if meta.get("source_file"):
             doc.page_title = f"{meta.get('county_code', '')} {meta.get('business_date', '')} {meta['source_file']}"
         return doc
@@ -125,41 +140,41 @@ class FileValidationPageRenderer(ValidationResultsPageRenderer):
             table=[[_cell(k), _cell(v)] for k, v in rows if v is not None],
             styling={"classes": ["col-12", "table-responsive", "mt-1"], "body": {"classes": ["table", "table-sm"]}})
 
-    @staticmethod
-    def _rule_section(evr, rt) -> RenderedSectionContent:
-        config = evr.expectation_config
-        meta = dict(config.meta or {}) if config is not None else {}
-        rule = meta.get("rule") or (config.kwargs.get("column") if config is not None else "?")
-        described = rule_zh(rt, rule) if rt else (config.description if config is not None else "") or ""
-        result = evr.result or {}
-        broken, checked = int(result.get("unexpected_count") or 0), result.get("element_count")
-        severity = meta.get("severity") or "error"
-        severity_text = "错误：违反的行被隔离 | error: breaking rows are quarantined" if severity == "error" \
-            else "警告：违反的行照常入库 | warning: breaking rows load with a finding"
-        blocks = [RenderedHeaderContent(
-            header=_text("$html_success_icon $rule", {"html_success_icon": OK_ICON if evr.success else BROKEN_ICON,
-                                                      "rule": rule}, tag="h5", classes=("m-0",)),
-            subheader=_text("$described", {"described": described}, classes=("mb-0", "mt-1")),
-            styling={"classes": ["col-12", "p-0"], "header": {"classes": ["alert", "alert-secondary"]}})]
-        if evr.success:
-            blocks.append(_text("没有行违反此规则（检查 $checked 行）| no row breaks this rule ($checked rows checked)",
-                                {"checked": checked}))
-        else:
-            blocks.append(_text("违反此规则 $broken 行（检查 $checked 行）| $broken of $checked rows break this rule",
-                                {"broken": broken, "checked": checked}, classes=("mb-1", "text-danger")))
-        blocks.append(_text("$severity · GX：规则列 $column 的取值须为 1（通过）或 2（不适用）"
-                            "| GX: values of $column in {1 passes, 2 n/a}",
-                            {"severity": severity_text, "column": config.kwargs.get("column") if config else rule},
-                            classes=("mb-1", "small", "text-muted")))
-        rows = failing_rows(result)
-        if rows:
-            listed = "" if len(rows) >= broken else f"（列出前 {len(rows)} 行 | the first {len(rows)} listed）"
-            blocks.append(RenderedTableContent(
-                content_block_type="table",
-                header=_text("违反此规则的行$listed | rows that break it", {"listed": listed},
-                             tag="h6", classes=("m-0",)),
-                header_row=["表格行号（表头为第 1 行）| row (header = row 1)", "record_id"],
-                table=[[_cell(r.get("row_number")), _cell(r.get("record_id"))] for r in rows],
-                styling={"classes": ["col-12", "table-responsive", "mt-1", "sv-failing-rows"],
-                         "body": {"classes": ["table", "table-sm", "table-striped"]}}))
-        return RenderedSectionContent(section_name=rule, content_blocks=blocks)
+
+def rule_section(evr, rt) -> RenderedSectionContent:
+    config = evr.expectation_config
+    meta = dict(config.meta or {}) if config is not None else {}
+    rule = meta.get("rule") or (config.kwargs.get("column") if config is not None else "?")
+    described = rule_zh(rt, rule) if rt else (config.description if config is not None else "") or ""
+    result = evr.result or {}
+    broken, checked = int(result.get("unexpected_count") or 0), result.get("element_count")
+    severity = meta.get("severity") or "error"
+    severity_text = "错误：违反的行被隔离 | error: breaking rows are quarantined" if severity == "error" \
+        else "警告：违反的行照常入库 | warning: breaking rows load with a finding"
+    blocks = [RenderedHeaderContent(
+        header=_text("$html_success_icon $rule", {"html_success_icon": OK_ICON if evr.success else BROKEN_ICON,
+                                                  "rule": rule}, tag="h5", classes=("m-0",)),
+        subheader=_text("$described", {"described": described}, classes=("mb-0", "mt-1")),
+        styling={"classes": ["col-12", "p-0"], "header": {"classes": ["alert", "alert-secondary"]}})]
+    if evr.success:
+        blocks.append(_text("没有行违反此规则（检查 $checked 行）| no row breaks this rule ($checked rows checked)",
+                            {"checked": checked}))
+    else:
+        blocks.append(_text("违反此规则 $broken 行（检查 $checked 行）| $broken of $checked rows break this rule",
+                            {"broken": broken, "checked": checked}, classes=("mb-1", "text-danger")))
+    blocks.append(_text("$severity · GX：规则列 $column 的取值须为 1（通过）或 2（不适用）"
+                        "| GX: values of $column in {1 passes, 2 n/a}",
+                        {"severity": severity_text, "column": config.kwargs.get("column") if config else rule},
+                        classes=("mb-1", "small", "text-muted")))
+    rows = failing_rows(result)
+    if rows:
+        listed = "" if len(rows) >= broken else f"（列出前 {len(rows)} 行 | the first {len(rows)} listed）"
+        blocks.append(RenderedTableContent(
+            content_block_type="table",
+            header=_text("违反此规则的行$listed | rows that break it", {"listed": listed},
+                         tag="h6", classes=("m-0",)),
+            header_row=["表格行号（表头为第 1 行）| row (header = row 1)", "record_id"],
+            table=[[_cell(r.get("row_number")), _cell(r.get("record_id"))] for r in rows],
+            styling={"classes": ["col-12", "table-responsive", "mt-1", "sv-failing-rows"],
+                     "body": {"classes": ["table", "table-sm", "table-striped"]}}))
+    return RenderedSectionContent(section_name=rule, content_blocks=blocks)
