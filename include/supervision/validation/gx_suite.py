@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from supervision import resources
+from supervision import data_docs_site, resources
 from supervision.contract import RecordType
 from supervision.validation.rules import NOT_APPLICABLE, PASS, RULE_PREFIX, RULE_VALUES, rule_specs
 
@@ -49,6 +49,7 @@ def _gx_context(root: str):
         if ctx.variables.progress_bars != ProgressBarsConfig(globally=False):
             ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
             ctx.variables.save()
+        data_docs_site.configure(ctx)  # offline Data Docs: local assets, the file's page (data_docs_site/)
     return ctx
 
 
