@@ -12,7 +12,7 @@ _EXPORTS = {
     "warehouse_url": "connection", "connect": "connection", "sqlalchemy_engine": "connection",
     "redacted": "connection", "start_embedded": "connection", "stop_embedded": "connection",
     "embedded_running": "connection",
-    "migrate": "migrate", "prepare_warehouse": "migrate", "deploy_warehouse": "migrate",
+    "migrate": "migrate", "deploy_warehouse": "migrate",
     "require_current_schema": "migrate", "load_divisions": "migrate",
     "deploy_models": "models",
     "record_submission": "ledger", "write_quarantine": "ledger",

@@ -113,9 +113,6 @@ def deploy_warehouse(conn: psycopg.Connection) -> list[str]:
     return applied
 
 
-prepare_warehouse = deploy_warehouse  # the former name
-
-
 def schema_versions(conn: psycopg.Connection) -> set[int]:
     """The migration versions applied to this warehouse (empty when it was never migrated)."""
     if conn.execute("SELECT to_regclass('ops.schema_migration')").fetchone()[0] is None:

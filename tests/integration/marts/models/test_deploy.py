@@ -112,11 +112,11 @@ def test_a_fresh_warehouse_gets_the_same_views_from_the_models_as_from_the_migra
         migrate(conn)
         from_migrations = conn.execute(CATALOG).fetchall()
     with psycopg.connect(fresh_database(), autocommit=True) as conn:
-        from supervision.warehouse.migrate import prepare_warehouse
+        from supervision.warehouse.migrate import deploy_warehouse
 
-        prepare_warehouse(conn)
+        deploy_warehouse(conn)
         assert conn.execute(CATALOG).fetchall() == from_migrations
-        assert prepare_warehouse(conn) == [] and deploy_models(conn) == []
+        assert deploy_warehouse(conn) == [] and deploy_models(conn) == []
 
 
 def test_a_changed_model_is_deployed_again_and_a_missing_view_restored(fresh_database, tmp_path):
