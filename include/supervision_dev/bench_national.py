@@ -96,7 +96,9 @@ def _env(home: Path, meta_url: str, warehouse: str, data: Path, parallel: int, d
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # INFO: the task logs (under this home) keep the project's lines, e.g. the shard's start-up and GX runs
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "SUPERVISION_WAREHOUSE_URL": warehouse,
         "SUPERVISION_DATA_DIR": str(data),
     })

@@ -117,7 +117,9 @@ class Stack:
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(heartbeat_timeout),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "90",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            # Airflow's default, as in docker-compose.yaml: a task log's file keeps only what passes this level
+            # (the worker's supervisor filters what the task sends), so WARNING would leave them empty
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "SUPERVISION_LOAD_POOL": POOL,
             "SUPERVISION_RETRY_DELAY_SECONDS": "2",
             "SUPERVISION_WAREHOUSE_URL": warehouse_url,

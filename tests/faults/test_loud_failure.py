@@ -370,3 +370,12 @@ def test_summarize_fails_when_prepare_delivered_nothing(tmp_path):
         summarize(None)
     with pytest.raises(DeterministicError, match="not in registry"):
         prepare_run(DAY, None, str(tmp_path), counties=["999999"])
+
+
+def test_a_shard_renders_the_data_docs_pages_its_ledger_rows_link_to(county_day):
+    """load_shard renders exactly the results it stored (summarize only adds the index and anything missing)."""
+    run_shard(_shards(county_day)[0])
+    with connect() as conn:
+        refs = [r for (r,) in conn.execute("SELECT validation_ref FROM ops.submission_current WHERE county_code = %s"
+                                           " AND business_date = %s", (COUNTY, DAY))]
+    assert len(refs) == 4 and all(r and Path(r).is_file() for r in refs), refs

@@ -80,3 +80,9 @@ def test_national_sample_runs_under_the_local_executor(warehouse_url, tmp_path: 
     assert res["parse"]["errors"] == 0 and "supervision_nightly" in res["parse"]["dags"]
     assert res["ledger"] == {"loaded": 8 * 4}
     assert res["rows_received"] == res["rows_loaded"] + res["rows_quarantined"] == res["rows_simulated"]
+    # the scheduler's LocalExecutor forks its workers from a fork server that preloaded supervision.task_preload
+    from supervision.nightly import PRELOADED
+
+    logs = [p for p in (tmp_path / "airflow" / "logs").rglob("attempt=*.log") if "task_id=load_shard" in str(p)]
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in logs]
+    assert len(logs) == 4 and all("task start-up" in t and PRELOADED in t for t in texts), texts[:1]

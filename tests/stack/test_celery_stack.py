@@ -243,3 +243,16 @@ def test_a_dump_of_the_loaded_night_restored_into_an_empty_database_reconciles(n
             assert a.execute(counts).fetchone() == b.execute(counts).fetchone()
     finally:
         admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_task_instances_start_with_great_expectations_preloaded_by_their_worker(night, stack):
+    """Celery workers import supervision.task_preload before forking their pool (supervision.celery_config):
+    every load_shard's log says so (else each would spend ~4.5 s importing Great Expectations)."""
+    from supervision.nightly import PRELOADED
+
+    folder = stack.root / "airflow" / "logs"
+    logs = [p for p in folder.rglob("attempt=*.log")
+            if "task_id=load_shard" in p.parts[-3] + p.parts[-2] and f"run_id={night['run_id']}" in str(p)]
+    started = [p for p in logs if "task start-up" in p.read_text(encoding="utf-8", errors="replace")]
+    assert len(started) >= 10, (folder, logs[:3])  # 20 counties in shards of 2, the killed try's log besides
+    assert all(PRELOADED in p.read_text(encoding="utf-8", errors="replace") for p in started)

@@ -330,3 +330,17 @@ def test_loading_the_registry_does_not_import_alerting():
             "print(sorted(m for m in sys.modules if m.startswith('supervision.alerting')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_shard_loads_only_its_counties_and_the_same_entries(henan):
+    """load_shard checks its own counties' entries only (prepare checked the file): same County objects."""
+    codes = henan.codes[10:13]
+    part = load_registry(DEFAULT_REGISTRY, only=codes)
+    assert part.codes == codes
+    assert [part.county(c) for c in codes] == [henan.county(c) for c in codes]
+    assert part.alerting == henan.alerting
+
+
+def test_a_shard_county_missing_from_the_file_is_an_error(henan):
+    with pytest.raises(RegistryError, match="no entry for county 110101"):
+        load_registry(DEFAULT_REGISTRY, only=[henan.codes[0], "110101"])
