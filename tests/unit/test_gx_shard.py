@@ -120,6 +120,26 @@ def test_pages_render_where_the_ledger_links(gx_project):
     assert "A-4" in Path(a.ref).read_text(encoding="utf-8")  # the failing rows are on the file's page
 
 
+def test_a_shard_renders_exactly_its_results_without_walking_the_store(gx_project, monkeypatch):
+    """load_shard hands its stored keys to the site's section builder (GivenResultsSectionBuilder): those pages
+    only, without listing every stored result (GX's own build does, O(stored x given) over a national night)."""
+    from great_expectations.data_context.store.validation_results_store import ValidationResultsStore
+
+    from supervision.validation.data_docs import render_keys
+
+    shard = ShardValidation()
+    a, b, x = night(shard)
+    shard.flush()
+
+    def no_listing(self, *args, **kwargs):
+        raise AssertionError("the validation results store was listed")
+
+    monkeypatch.setattr(ValidationResultsStore, "list_keys", no_listing)  # the suites' store (4 keys) may be
+    assert render_keys([b.key]) == 1
+    assert Path(b.ref).exists() and not Path(a.ref).exists() and not Path(x.ref).exists()
+    assert "B-5" in Path(b.ref).read_text(encoding="utf-8")
+
+
 def test_parts_bound_the_rows_per_run_and_give_the_same_results(gx_project, monkeypatch):
     whole = ShardValidation()
     files = night(whole)

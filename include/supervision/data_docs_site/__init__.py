@@ -37,7 +37,7 @@ def site_config(base_directory: str = "uncommitted/data_docs/local_site/") -> di
                                "view": {"module_name": module, "class_name": "LocalAssetsIndexPageView"}},
         "site_section_builders": {
             "expectations": {"view": page_view},
-            "validations": {"view": page_view,
+            "validations": {"module_name": module, "class_name": "GivenResultsSectionBuilder", "view": page_view,
                             "renderer": {"module_name": "supervision.data_docs_site.renderer",
                                          "class_name": "FileValidationPageRenderer"}},
             "profiling": "None",  # no profiling results in this project (GX's falsy spelling)
