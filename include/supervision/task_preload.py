@@ -19,10 +19,8 @@ tests/unit/test_task_preload.py checks.
 from __future__ import annotations
 
 import great_expectations  # noqa: F401  (the 4.5 s)
-from great_expectations.core import ExpectationSuiteValidationResult  # noqa: F401
-from great_expectations.render.renderer import site_builder  # noqa: F401  (Data Docs pages of each shard)
 
-import supervision.data_docs_site.site  # noqa: F401
+import supervision.data_docs_site.site  # noqa: F401  (GX's site builder: the Data Docs pages of each shard)
 import supervision.nightly  # noqa: F401  (ingest, sources, validation, warehouse, registry)
 import supervision.reconcile  # noqa: F401
 import supervision.validation.data_docs  # noqa: F401

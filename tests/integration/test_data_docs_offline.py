@@ -72,7 +72,7 @@ def night(warehouse, tmp_path, monkeypatch):
 
     for shard in prepare_run(DAY, str(registry_path), str(drop), counties=[COUNTY]):
         run_shard(shard)
-        render_data_docs_pages(DAY, [COUNTY])  # as load_shard does
+        render_data_docs_pages(DAY, [COUNTY])  # the county's pages of the date (load_shard renders the keys it stored, tests/unit/test_gx_shard.py)
     index = build_data_docs(DAY, [COUNTY])  # as summarize does
     cur = warehouse.execute("SELECT * FROM ops.submission_current WHERE business_date = %s AND county_code = %s",
                             (DAY, COUNTY))
